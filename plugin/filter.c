@@ -1,0 +1,2 @@
+/* PLACEHOLDER (filter helper replaces) */
+#include "h5img_internal.h"
