@@ -1,0 +1,439 @@
+#!/usr/bin/python3
+"""test_repack.py: h5imgrepack end to end on the SMC samples, with h5py and cv2.imdecode as the oracle."""
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+import cv2
+import h5py
+import numpy as np
+import skimage.data
+
+REPACK = os.environ.get("H5IMGREPACK", "h5imgrepack")
+SAMPLES = os.environ.get("H5IMG_SAMPLES", os.path.join(os.path.dirname(__file__), "..", "..", "h5_samples"))
+TMP_ROOT = os.environ.get("H5IMG_TEST_TMP") or tempfile.gettempdir()
+FILTER_ID = 49301
+SAMPLE_FILES = ("renderme_sample.smc", "dna_sample.smc")
+# The sample's one corrupt frame (see h5_samples/README.md).
+CORRUPT = ("dna_sample.smc", "/Camera_5mp/01/color/2")
+
+
+def run(*args, check=None):
+    result = subprocess.run([REPACK, *args], capture_output=True, text=True, timeout=300)
+    if check is not None and result.returncode != check:
+        raise AssertionError(f"h5imgrepack {' '.join(args)} exited {result.returncode}, wanted {check}\n"
+                             f"stderr:\n{result.stderr}")
+    return result
+
+
+def sha256(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def walk(group, prefix=""):
+    """Every link below `group` as (path, kind, target): hard links give the object itself."""
+    for name in group:
+        path = f"{prefix}/{name}"
+        link = group.get(name, getlink=True)
+        if isinstance(link, h5py.SoftLink):
+            yield path, "soft", link.path
+        elif isinstance(link, h5py.ExternalLink):
+            yield path, "external", (link.filename, link.path)
+        else:
+            obj = group[name]
+            yield path, "group" if isinstance(obj, h5py.Group) else "dataset", obj
+            if isinstance(obj, h5py.Group):
+                yield from walk(obj, path)
+
+
+def is_frame(dataset):
+    """A legacy frame: 1-D uint8 bytes with a PNG/JPEG signature that OpenCV decodes."""
+    if dataset.ndim != 1 or dataset.dtype != np.uint8 or dataset.size == 0:
+        return False
+    raw = dataset[()]
+    if not (raw[:8].tobytes() == b"\x89PNG\r\n\x1a\n" or raw[:3].tobytes() == b"\xff\xd8\xff"):
+        return False
+    return cv2.imdecode(raw, cv2.IMREAD_UNCHANGED) is not None
+
+
+def oracle(path, raw):
+    """What the documented rule returns: mask = max over IMREAD_COLOR; others IMREAD_UNCHANGED in RGB(A)."""
+    if any("mask" in part.lower() for part in path.split("/")):
+        return np.max(cv2.imdecode(raw, cv2.IMREAD_COLOR), axis=2)
+    image = cv2.imdecode(raw, cv2.IMREAD_UNCHANGED)
+    if image.ndim == 3:
+        image = image[:, :, [2, 1, 0, 3][: image.shape[2]]]
+    return image
+
+
+def filters(dataset):
+    plist = dataset.id.get_create_plist()
+    return [plist.get_filter(i)[:3] for i in range(plist.get_nfilters())]
+
+
+def layout(dataset):
+    return dataset.id.get_create_plist().get_layout()
+
+
+def attr_items(obj, skip=()):
+    """Attributes as comparable tuples: name, dtype, shape and value."""
+    items = []
+    for name in obj.attrs:
+        if name in skip:
+            continue
+        attr_id = obj.attrs.get_id(name)
+        value = obj.attrs[name]
+        if isinstance(value, h5py.Empty):
+            value = ("empty", str(value.dtype))
+        else:
+            value = np.asarray(value).tolist()
+        items.append((name, str(attr_id.dtype), attr_id.shape, value))
+    return items
+
+
+def assert_same_dataset(case, a, b, path):
+    case.assertEqual(a.dtype, b.dtype, path)
+    case.assertEqual(a.shape, b.shape, path)
+    case.assertEqual(a.chunks, b.chunks, path)
+    case.assertEqual(filters(a), filters(b), path)
+    case.assertEqual(layout(a), layout(b), path)
+    case.assertEqual(a.maxshape, b.maxshape, path)
+    if a.shape is not None and a.size:
+        va, vb = a[()], b[()]
+        if va.dtype.kind == "O":  # variable length: the bytes are pointers
+            case.assertEqual(va.tolist(), vb.tolist(), path)
+        else:
+            case.assertEqual(va.tobytes(), vb.tobytes(), path)
+
+
+class Workspace(unittest.TestCase):
+    def setUp(self):
+        os.makedirs(TMP_ROOT, exist_ok=True)
+        self.tmp = tempfile.mkdtemp(prefix="repack-", dir=TMP_ROOT)
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def out(self, name):
+        return os.path.join(self.tmp, name)
+
+    def assert_no_temp_files(self):
+        leftovers = [n for n in os.listdir(self.tmp) if ".tmp-" in n]
+        self.assertEqual(leftovers, [])
+
+
+class SampleRepack(Workspace):
+    """Both samples: frames decode like the reference reader, the rest is untouched, --unpack is exact."""
+
+    def repack(self, sample, *options):
+        src = os.path.join(SAMPLES, sample)
+        dst = self.out("packed-" + sample)
+        result = run(*options, src, dst, check=0)
+        return src, dst, result
+
+    def test_frames_decode_like_the_reference_reader(self):
+        for sample in SAMPLE_FILES:
+            src, dst, _ = self.repack(sample)
+            with h5py.File(src, "r") as old, h5py.File(dst, "r") as new:
+                converted = 0
+                for path, kind, obj in walk(old):
+                    if kind != "dataset" or not is_frame(obj):
+                        continue
+                    raw = obj[()]
+                    ds = new[path]
+                    expected = oracle(path, raw)
+                    self.assertEqual(ds.dtype, expected.dtype, path)
+                    self.assertEqual(ds.shape, expected.shape, path)
+                    self.assertTrue(np.array_equal(ds[()], expected), path)
+                    # The chunk is the original bytes, untouched, with the filter in the pipeline.
+                    chunk_mask, chunk = ds.id.read_direct_chunk((0,) * ds.ndim)
+                    self.assertEqual(chunk_mask, 0, path)
+                    self.assertEqual(chunk, raw.tobytes(), path)
+                    self.assertIn(FILTER_ID, [f[0] for f in filters(ds)], path)
+                    self.assertEqual(ds.attrs["CLASS"], b"IMAGE", path)
+                    subclass = b"IMAGE_GRAYSCALE" if ds.ndim == 2 else b"IMAGE_TRUECOLOR"
+                    self.assertEqual(ds.attrs["IMAGE_SUBCLASS"], subclass, path)
+                    converted += 1
+                self.assertGreater(converted, 15, sample)
+
+    def test_cd_values_are_complete(self):
+        _, dst, _ = self.repack("renderme_sample.smc")
+        with h5py.File(dst, "r") as f:
+            for path, expect in (("Camera/25/mask/0", (1, 3, 0, 0, 0, 134, 160, 1, 1)),
+                                 ("Camera/25/color/0", (1, 1, 0, 1, 0, 134, 160, 3, 1))):
+                cd = [flt for flt in filters(f[path]) if flt[0] == FILTER_ID][0][2]
+                self.assertEqual(tuple(cd), expect, path)
+
+    def test_sixteen_bit_png_stays_uint16(self):
+        src, dst, _ = self.repack("dna_sample.smc")
+        with h5py.File(src, "r") as old, h5py.File(dst, "r") as new:
+            ds = new["Kinect/00/depth_png/0"]
+            self.assertEqual(ds.dtype, np.uint16)
+            self.assertTrue(np.array_equal(ds[()], old["Kinect/00/depth/0"][()]))
+
+    def test_everything_else_is_unchanged(self):
+        for sample in SAMPLE_FILES:
+            src, dst, _ = self.repack(sample)
+            with h5py.File(src, "r") as old, h5py.File(dst, "r") as new:
+                self.assertEqual(attr_items(old), attr_items(new), sample + ":/")
+                old_links = list(walk(old))
+                self.assertEqual([p for p, _, _ in old_links], [p for p, _, _ in walk(new)], sample)
+                for path, kind, obj in old_links:
+                    if kind in ("soft", "external"):
+                        self.assertEqual(new.get(path, getlink=True).path, obj if kind == "soft" else obj[1])
+                        continue
+                    added = ("CLASS", "IMAGE_VERSION", "IMAGE_SUBCLASS", "INTERLACE_MODE", "H5IMG_ORIGINAL")
+                    frame = kind == "dataset" and is_frame(obj)
+                    self.assertEqual(attr_items(obj), attr_items(new[path], added if frame else ()), path)
+                    if kind == "dataset" and not frame:
+                        assert_same_dataset(self, obj, new[path], f"{sample}:{path}")
+
+    def test_hard_link_stays_one_object(self):
+        _, dst, _ = self.repack("renderme_sample.smc")
+        with h5py.File(dst, "r") as f:
+            a, b = f["Camera/00/color/0"], f["Camera/00/preview"]
+            self.assertEqual(h5py.h5o.get_info(a.id).addr, h5py.h5o.get_info(b.id).addr)
+            self.assertEqual(h5py.h5o.get_info(a.id).rc, 2)
+            self.assertEqual(f.get("Calibration/reference", getlink=True).path, "/Calibration/00")
+
+    def test_link_creation_order_is_kept(self):
+        src, dst, _ = self.repack("renderme_sample.smc")
+        with h5py.File(src, "r") as old, h5py.File(dst, "r") as new:
+            order = h5py.h5p.CRT_ORDER_TRACKED | h5py.h5p.CRT_ORDER_INDEXED
+            self.assertEqual(new["Camera"].id.get_create_plist().get_link_creation_order(), order)
+            self.assertEqual(list(old["Camera/00"]), list(new["Camera/00"]))
+
+    def test_unpack_restores_every_dataset_byte_for_byte(self):
+        for sample in SAMPLE_FILES:
+            src, dst, _ = self.repack(sample)
+            back = self.out("unpacked-" + sample)
+            run("--unpack", dst, back, check=0)
+            with h5py.File(src, "r") as old, h5py.File(back, "r") as new:
+                self.assertEqual(attr_items(old), attr_items(new), sample)
+                old_links = list(walk(old))
+                self.assertEqual([(p, k) for p, k, _ in old_links], [(p, k) for p, k, _ in walk(new)], sample)
+                for path, kind, obj in old_links:
+                    if kind in ("group", "dataset"):
+                        self.assertEqual(attr_items(obj), attr_items(new[path]), f"{sample}:{path}")
+                    if kind == "dataset":
+                        assert_same_dataset(self, obj, new[path], f"{sample}:{path}")
+                a, b = (new["Camera/00/color/0"], new["Camera/00/preview"]) if "renderme" in sample else (None, None)
+                if a is not None:
+                    self.assertEqual(h5py.h5o.get_info(a.id).addr, h5py.h5o.get_info(b.id).addr)
+
+    def test_corrupt_frame_is_kept_raw_and_listed(self):
+        sample, path = CORRUPT
+        src, dst, result = self.repack(sample)
+        self.assertIn(path, result.stderr)
+        self.assertIn("kept", result.stderr)
+        with h5py.File(src, "r") as old, h5py.File(dst, "r") as new:
+            self.assertEqual(new[path].shape, old[path].shape)
+            self.assertEqual(new[path][()].tobytes(), old[path][()].tobytes())
+            self.assertNotIn("H5IMG_ORIGINAL", new[path].attrs)
+
+    def test_strict_exits_2_and_still_writes(self):
+        sample, path = CORRUPT
+        dst = self.out("strict.smc")
+        result = run("--strict", os.path.join(SAMPLES, sample), dst, check=2)
+        self.assertIn(path, result.stderr)
+        self.assertTrue(os.path.exists(dst))
+        run("--strict", os.path.join(SAMPLES, "renderme_sample.smc"), self.out("clean.smc"), check=0)
+
+    def test_bgr_and_rules(self):
+        src = os.path.join(SAMPLES, "renderme_sample.smc")
+        dst = self.out("rules.smc")
+        run("--bgr", "--rule", "Camera/*/color/*=mask", "--rule", "UV_texture/**=keep", "-r", "**/mask/0=luma",
+            src, dst, check=0)
+        with h5py.File(src, "r") as old, h5py.File(dst, "r") as new:
+            raw = old["Camera/25/color/1"][()]
+            self.assertTrue(np.array_equal(new["Camera/25/color/1"][()],
+                                           np.max(cv2.imdecode(raw, cv2.IMREAD_COLOR), axis=2)))
+            raw = old["Camera/25/mask/0"][()]
+            self.assertTrue(np.array_equal(new["Camera/25/mask/0"][()], cv2.imdecode(raw, cv2.IMREAD_GRAYSCALE)))
+            self.assertEqual(new["UV_texture/0"].shape, old["UV_texture/0"].shape)
+        dst = self.out("bgr.smc")
+        run("--bgr", src, dst, check=0)
+        with h5py.File(src, "r") as old, h5py.File(dst, "r") as new:
+            raw = old["Camera/00/color/2"][()]
+            self.assertTrue(np.array_equal(new["Camera/00/color/2"][()], cv2.imdecode(raw, cv2.IMREAD_COLOR)))
+
+
+class VerifyAndEdgeCases(Workspace):
+    """Frames whose header parses but whose data is broken; odd objects the samples do not hold."""
+
+    def make_file(self):
+        src = self.out("edge.h5")
+        ramp = np.arange(96, dtype=np.uint8) * 2
+        image = np.stack([np.tile(ramp, (64, 1)), np.tile(ramp[::-1], (64, 1)), np.full((64, 96), 90, np.uint8)], 2)
+        good = np.frombuffer(cv2.imencode(".jpg", image)[1].tobytes(), np.uint8)
+        with h5py.File(self.out("other.h5"), "w") as other:
+            other["x"] = np.arange(4)
+        with h5py.File(src, "w") as f:
+            f["frames/good"] = good
+            f["frames/cut_in_scan"] = good[: len(good) // 2]  # header intact, entropy data cut
+            f["frames/bad_png"] = np.frombuffer(b"\x89PNG\r\n\x1a\n" + b"\0" * 40, np.uint8)
+            f.create_dataset("frames/chunked_gzip", data=good, chunks=(1024,), maxshape=(None,), compression="gzip")
+            f["frames/chunked_gzip"].attrs["CLASS"] = b"MINE"
+            f["not_image"] = np.arange(50, dtype=np.uint8)
+            f["external"] = h5py.ExternalLink("other.h5", "/x")
+            f["dangling"] = h5py.SoftLink("/nowhere")
+            f["strings"] = np.array([b"a", b"bc"], dtype="S2")
+            f["vlen"] = np.array(["x", "yz"], dtype=h5py.string_dtype())
+            f["vlen"].attrs["labels"] = np.array(["one", "two"], dtype=h5py.string_dtype())
+        return src
+
+    def test_verify_keeps_undecodable_frames_raw(self):
+        src = self.make_file()
+        plain, verified = self.out("plain.h5"), self.out("verified.h5")
+        result = run(src, plain, check=0)
+        self.assertIn("/frames/bad_png", result.stderr)
+        with h5py.File(plain, "r") as f:
+            self.assertEqual(f["frames/cut_in_scan"].ndim, 3)  # header parses: converted without --verify
+            with self.assertRaises(OSError):  # and the read fails loudly, never silently
+                f["frames/cut_in_scan"][()]
+        result = run("--verify", src, verified, check=0)
+        self.assertIn("/frames/cut_in_scan", result.stderr)
+        with h5py.File(src, "r") as old, h5py.File(verified, "r") as new:
+            self.assertEqual(new["frames/cut_in_scan"][()].tobytes(), old["frames/cut_in_scan"][()].tobytes())
+            self.assertEqual(new["frames/good"].shape, (64, 96, 3))
+        run("--verify", "--strict", src, self.out("strict.h5"), check=2)
+
+    def test_odd_objects_survive_both_ways(self):
+        src = self.make_file()
+        packed, back = self.out("packed.h5"), self.out("back.h5")
+        run(src, packed, check=0)
+        run("-u", packed, back, check=0)
+        with h5py.File(src, "r") as old, h5py.File(packed, "r") as f:
+            mine = old["frames/chunked_gzip"].attrs["CLASS"]
+            self.assertEqual(f["frames/chunked_gzip"].attrs["CLASS"], mine)  # never overwritten
+            record = f["frames/chunked_gzip"].attrs["H5IMG_ORIGINAL"].decode()
+            added = [t for t in record.split() if t.startswith("added=")][0][len("added="):].split(",")
+            self.assertNotIn("CLASS", added)
+            self.assertEqual(f.get("external", getlink=True).filename, "other.h5")
+            self.assertEqual(f.get("dangling", getlink=True).path, "/nowhere")
+        with h5py.File(src, "r") as old, h5py.File(back, "r") as new:
+            for path in ("frames/good", "frames/chunked_gzip", "frames/cut_in_scan", "not_image", "strings", "vlen"):
+                assert_same_dataset(self, old[path], new[path], path)
+                self.assertEqual(attr_items(old[path]), attr_items(new[path]), path)
+            self.assertEqual(new["external"][()].tolist(), [0, 1, 2, 3])
+
+
+class SafeWrites(Workspace):
+    """OUT appears whole or not at all; IN is never written."""
+
+    def test_refuses_existing_output_without_force(self):
+        src = os.path.join(SAMPLES, "renderme_sample.smc")
+        dst = self.out("exists.smc")
+        with open(dst, "w") as f:
+            f.write("keep me")
+        result = run(src, dst, check=1)
+        self.assertIn("h5imgrepack: error:", result.stderr)
+        self.assertIn("--force", result.stderr)
+        with open(dst) as f:
+            self.assertEqual(f.read(), "keep me")
+        run("--force", src, dst, check=0)
+        self.assertTrue(h5py.is_hdf5(dst))
+        self.assert_no_temp_files()
+
+    def test_refuses_input_as_output(self):
+        src = self.out("in.smc")
+        shutil.copy(os.path.join(SAMPLES, "dna_sample.smc"), src)
+        before = sha256(src)
+        os.link(src, self.out("alias.smc"))
+        for target in (src, self.out("alias.smc"), os.path.join(self.tmp, ".", "in.smc")):
+            result = run("--force", src, target, check=1)
+            self.assertIn("same file", result.stderr)
+        self.assertEqual(sha256(src), before)
+        self.assert_no_temp_files()
+
+    def test_missing_or_non_hdf5_input_fails_cleanly(self):
+        result = run(self.out("absent.smc"), self.out("o.smc"), check=1)
+        self.assertTrue(result.stderr.startswith("h5imgrepack: error:"))
+        text = self.out("text.smc")
+        with open(text, "w") as f:
+            f.write("not hdf5")
+        run(text, self.out("o.smc"), check=1)
+        self.assertFalse(os.path.exists(self.out("o.smc")))
+        self.assert_no_temp_files()
+
+
+class Interrupted(Workspace):
+    """Signals during a run on a larger file leave no OUT and an unchanged IN."""
+
+    FRAMES = 6000
+
+    @classmethod
+    def setUpClass(cls):
+        os.makedirs(TMP_ROOT, exist_ok=True)
+        cls.big_dir = tempfile.mkdtemp(prefix="repack-big-", dir=TMP_ROOT)
+        cls.big = os.path.join(cls.big_dir, "big.smc")
+        image = cv2.resize(skimage.data.astronaut(), (160, 120), interpolation=cv2.INTER_AREA)
+        frame = np.frombuffer(cv2.imencode(".jpg", image)[1].tobytes(), np.uint8)
+        with h5py.File(cls.big, "w") as f:
+            for i in range(cls.FRAMES):
+                f[f"Camera/{i % 20:02d}/color/{i // 20}"] = frame
+        cls.big_sum = sha256(cls.big)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.big_dir, ignore_errors=True)
+
+    def interrupt(self, sig):
+        dst = self.out("big-out.smc")
+        proc = subprocess.Popen([REPACK, "--verify", self.big, dst], stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:
+            if any(".tmp-" in n for n in os.listdir(self.tmp)):
+                break
+            time.sleep(0.002)
+        time.sleep(0.1)  # well into the walk
+        self.assertIsNone(proc.poll(), "repack finished before it could be interrupted; make the file larger")
+        proc.send_signal(sig)
+        proc.communicate(timeout=60)
+        self.assertFalse(os.path.exists(dst), "OUT must not exist after an interrupted run")
+        self.assertEqual(sha256(self.big), self.big_sum, "IN changed")
+        return proc.returncode
+
+    def test_sigint_exits_130_and_removes_the_temporary_file(self):
+        self.assertEqual(self.interrupt(signal.SIGINT), 130)
+        self.assert_no_temp_files()
+
+    def test_sigterm_exits_143_and_removes_the_temporary_file(self):
+        self.assertEqual(self.interrupt(signal.SIGTERM), 143)
+        self.assert_no_temp_files()
+
+    def test_sigkill_never_leaves_out(self):
+        self.assertEqual(self.interrupt(signal.SIGKILL), -signal.SIGKILL)
+
+    def test_completed_run_leaves_no_temporary_file(self):
+        run("-q", self.big, self.out("done.smc"), check=0)
+        self.assert_no_temp_files()
+        with h5py.File(self.out("done.smc"), "r") as f:
+            self.assertEqual(f["Camera/07/color/3"].shape, (120, 160, 3))
+
+
+class CommandLine(unittest.TestCase):
+    def test_help_names_every_option(self):
+        result = run("--help", check=0)
+        for option in ("--infile", "--outfile", "--unpack", "--verify", "--strict", "--bgr", "--rule", "--force",
+                       "--verbose", "--quiet", "--help", "--version", "EXIT STATUS", "EXAMPLES"):
+            self.assertIn(option, result.stdout, option)
+
+    def test_version(self):
+        self.assertIn("h5imgrepack", run("--version", check=0).stdout)
+
+    def test_usage_errors(self):
+        for args in ((), ("only-in",), ("a", "b", "c"), ("--rule", "x=bogus", "a", "b"), ("--nope", "a", "b")):
+            result = run(*args, check=1)
+            self.assertIn("h5imgrepack", result.stderr, args)
+
+
+if __name__ == "__main__":
+    unittest.main()

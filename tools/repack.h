@@ -1,0 +1,142 @@
+/* repack.h: private interfaces between the parts of h5imgrepack (walk, frames, attributes, safe output, report). */
+#ifndef H5IMG_TOOLS_REPACK_H
+#define H5IMG_TOOLS_REPACK_H
+
+#include "h5img.h"
+
+#include <hdf5.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Name of the attribute that marks a converted dataset and holds what
+ * --unpack needs to rebuild the original (see repack_frame.c). */
+#define REPACK_ORIGINAL_ATTR "H5IMG_ORIGINAL"
+
+/* Pseudo-rule for --rule PATTERN=keep: leave matching datasets as they are. */
+#define REPACK_RULE_KEEP (-1)
+
+struct repack_rule_map {
+    const char *pattern;
+    int rule; /* h5img_rule (never AUTO) or REPACK_RULE_KEEP */
+};
+
+struct repack_options {
+    const char *in;
+    const char *out;
+    int unpack;
+    int verify;
+    int strict;
+    int bgr;
+    int force;
+    struct repack_rule_map *rules;
+    size_t rule_count;
+};
+
+/* A frame that stayed raw (or an object that could not be restored). */
+struct repack_problem {
+    char *path;
+    char *reason;
+};
+
+struct repack_stats {
+    uint64_t converted[2]; /* indexed by h5img_codec: PNG, JPEG */
+    uint64_t restored;     /* --unpack: datasets turned back into bytes */
+    uint64_t kept_raw;
+    uint64_t copied;       /* other datasets and named datatypes copied as they are */
+    uint64_t groups;
+    uint64_t links;        /* soft, external and extra hard links */
+    uint64_t frames_seen;  /* candidates handled, for the progress line */
+    uint64_t frame_bytes;  /* encoded bytes moved, for the progress line */
+    uint64_t frames_total; /* candidates counted up front (0 when not counted) */
+    struct repack_problem *problems;
+    size_t problem_count;
+    size_t problem_capacity;
+};
+
+/* An object reachable through more than one hard link, already written. */
+struct repack_seen {
+    haddr_t addr;
+    char *out_path;
+};
+
+struct repack_ctx {
+    const struct repack_options *opt;
+    hid_t in;
+    hid_t out;
+    h5img_decoder *decoder; /* only with --verify */
+    struct repack_stats stats;
+    struct repack_seen *seen;
+    size_t seen_count;
+    size_t seen_capacity;
+};
+
+/* ---- repack_walk.c ---- */
+
+/* Copy IN's root (attributes, then every link below) into OUT, converting
+ * or restoring frames on the way. Returns 0, or -1 after tool_error. */
+int repack_walk(struct repack_ctx *ctx);
+
+/* Number of datasets the walk will treat as frame candidates (for progress). */
+uint64_t repack_count_candidates(hid_t file, int unpack);
+
+/* ---- repack_frame.c ---- */
+
+/* What happened to one dataset handed to the frame code. */
+enum repack_outcome {
+    REPACK_NOT_FRAME = 0, /* not for us: the caller copies it as it is */
+    REPACK_DONE,          /* converted or restored: the destination exists */
+    REPACK_KEPT_RAW,      /* left as it is and listed; the destination exists */
+    REPACK_FAILED         /* hard error, reported */
+};
+
+/* Repack direction: a 1-D uint8 dataset named `name` in src_group. */
+enum repack_outcome repack_convert_frame(struct repack_ctx *ctx, hid_t src_group, hid_t dst_group,
+                                         const char *name, const char *path, hid_t lcpl);
+/* Unpack direction: a dataset carrying REPACK_ORIGINAL_ATTR and the filter. */
+enum repack_outcome repack_restore_frame(struct repack_ctx *ctx, hid_t src_group, hid_t dst_group,
+                                         const char *name, const char *path, hid_t lcpl);
+
+/* True for a 1-D, non-empty, 1-byte unsigned integer dataset. */
+int repack_is_byte_vector(hid_t dataset);
+/* A byte vector whose first bytes carry a PNG or JPEG signature. */
+int repack_looks_encoded(hid_t dataset);
+/* True for a dataset written by repack (filter and marker attribute). */
+int repack_is_converted(hid_t dataset);
+
+/* ---- repack_attrs.c ---- */
+
+/* Copy every attribute of src to dst, except names listed in `skip`
+ * (NULL-terminated, may be NULL) and, when skip_csv is given, names in that
+ * comma-separated list. Order follows creation order when tracked. */
+int repack_copy_attributes(hid_t src, hid_t dst, const char *const *skip, const char *skip_csv);
+/* Write a scalar fixed-length, null-terminated ASCII string attribute, the
+ * form the HDF5 Image specification and H5LT use. */
+int repack_write_string_attr(hid_t obj, const char *name, const char *value);
+/* Read a scalar string attribute (fixed or variable length) into a malloc()ed
+ * string; NULL when absent or not a string. */
+char *repack_read_string_attr(hid_t obj, const char *name);
+
+/* ---- repack_safe.c ---- */
+
+/* Check IN and OUT (IN exists and is not OUT; OUT absent unless --force),
+ * compute the temporary path beside OUT and install SIGINT/SIGTERM/SIGHUP
+ * handlers that remove it. Returns 0 or -1 after tool_error. */
+int repack_safe_begin(const struct repack_options *opt);
+const char *repack_safe_temp_path(void);
+/* fsync the closed temporary file, rename it over OUT, fsync the directory.
+ * Signals are held off from here on: after the rename the job is done. */
+int repack_safe_commit(const char *out);
+/* Remove the temporary file (failure paths). */
+void repack_safe_abort(void);
+
+/* ---- repack_report.c ---- */
+
+/* Record a frame kept raw or an object not restored (path and reason). */
+void repack_problem(struct repack_ctx *ctx, const char *path, const char *format, ...)
+    __attribute__((format(printf, 3, 4)));
+void repack_progress(struct repack_ctx *ctx, uint64_t bytes);
+/* Print the problem list and, unless quiet, the closing summary. */
+void repack_report(const struct repack_ctx *ctx, double seconds, uint64_t bytes_in, uint64_t bytes_out);
+void repack_stats_free(struct repack_stats *stats);
+
+#endif

@@ -1,0 +1,150 @@
+/* repack_safe.c: OUT appears whole or not at all: a temporary file beside it, fsync, rename, signal clean-up. */
+#include "repack.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Filled before the handlers are installed: a handler may only call
+ * async-signal-safe functions, so the path must already be computed. */
+static char temp_path[PATH_MAX];
+static volatile sig_atomic_t temp_armed;
+
+static void on_signal(int signal_number)
+{
+    if (temp_armed) unlink(temp_path);
+    _exit(128 + signal_number); /* 130 for SIGINT, 143 for SIGTERM, as shells report them */
+}
+
+static int install_handlers(void)
+{
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = on_signal;
+    sigemptyset(&action.sa_mask);
+    static const int signals[] = {SIGINT, SIGTERM, SIGHUP};
+    for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++)
+        if (sigaction(signals[i], &action, NULL) != 0) return -1;
+    return 0;
+}
+
+static void block_signals(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+}
+
+/* "dir/.name.tmp-PID" for OUT "dir/name": same directory, so rename() is atomic. */
+static int make_temp_path(const char *out)
+{
+    const char *slash = strrchr(out, '/');
+    int dir_len = slash ? (int)(slash - out + 1) : 0;
+    const char *base = slash ? slash + 1 : out;
+    int n = snprintf(temp_path, sizeof temp_path, "%.*s.%s.tmp-%ld", dir_len, out, base, (long)getpid());
+    return n > 0 && (size_t)n < sizeof temp_path ? 0 : -1;
+}
+
+static int check_paths(const struct repack_options *opt)
+{
+    struct stat in_st, out_st;
+    if (stat(opt->in, &in_st) != 0) {
+        tool_error("cannot open '%s': %s", opt->in, strerror(errno));
+        return -1;
+    }
+    if (!S_ISREG(in_st.st_mode)) {
+        tool_error("'%s' is not a regular file", opt->in);
+        return -1;
+    }
+    if (stat(opt->out, &out_st) != 0) return 0;
+    if (out_st.st_dev == in_st.st_dev && out_st.st_ino == in_st.st_ino) {
+        tool_error("'%s' and '%s' are the same file; the input is never written to", opt->in, opt->out);
+        return -1;
+    }
+    if (S_ISDIR(out_st.st_mode)) {
+        tool_error("'%s' is a directory", opt->out);
+        return -1;
+    }
+    if (!opt->force) {
+        tool_error("'%s' exists; use --force to replace it", opt->out);
+        return -1;
+    }
+    return 0;
+}
+
+int repack_safe_begin(const struct repack_options *opt)
+{
+    if (check_paths(opt) < 0) return -1;
+    if (make_temp_path(opt->out) < 0) {
+        tool_error("output path too long: '%s'", opt->out);
+        return -1;
+    }
+    struct stat st;
+    if (lstat(temp_path, &st) == 0) {
+        tool_error("temporary file '%s' already exists; remove it first", temp_path);
+        return -1;
+    }
+    if (install_handlers() < 0) {
+        tool_error("cannot install signal handlers: %s", strerror(errno));
+        return -1;
+    }
+    temp_armed = 1;
+    return 0;
+}
+
+const char *repack_safe_temp_path(void) { return temp_path; }
+
+static int fsync_path(const char *path, int flags)
+{
+    int fd = open(path, flags);
+    if (fd < 0) return -1;
+    int rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+static void directory_of(const char *path, char *dir, size_t dir_size)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        snprintf(dir, dir_size, ".");
+    else if (slash == path)
+        snprintf(dir, dir_size, "/");
+    else
+        snprintf(dir, dir_size, "%.*s", (int)(slash - path), path);
+}
+
+int repack_safe_commit(const char *out)
+{
+    if (fsync_path(temp_path, O_RDONLY) != 0) {
+        tool_error("cannot sync '%s': %s", temp_path, strerror(errno));
+        return -1;
+    }
+    block_signals();
+    if (rename(temp_path, out) != 0) {
+        tool_error("cannot rename '%s' to '%s': %s", temp_path, out, strerror(errno));
+        return -1;
+    }
+    temp_armed = 0;
+    char dir[PATH_MAX];
+    directory_of(out, dir, sizeof dir);
+    /* The rename itself must survive a crash too; some file systems refuse
+     * fsync on a directory, which costs nothing but that guarantee. */
+    fsync_path(dir, O_RDONLY | O_DIRECTORY);
+    return 0;
+}
+
+void repack_safe_abort(void)
+{
+    if (temp_armed) unlink(temp_path);
+    temp_armed = 0;
+}

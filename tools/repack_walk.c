@@ -1,0 +1,261 @@
+/* repack_walk.c: walk IN's groups and links, recreate them in OUT, and hand datasets to the frame code. */
+#include "repack.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Link names of one group, collected first so the copy never runs inside an
+ * HDF5 iteration callback (errors then unwind through plain returns). */
+struct name_list {
+    char **names;
+    size_t count;
+    size_t capacity;
+};
+
+static int copy_group_contents(struct repack_ctx *ctx, hid_t src, hid_t dst, const char *path);
+
+static herr_t collect_name(hid_t group, const char *name, const H5L_info_t *info, void *data)
+{
+    struct name_list *list = data;
+    if (list->count == list->capacity) {
+        size_t capacity = list->capacity ? list->capacity * 2 : 64;
+        char **grown = realloc(list->names, capacity * sizeof *grown);
+        if (!grown) return -1;
+        list->names = grown;
+        list->capacity = capacity;
+    }
+    list->names[list->count] = strdup(name);
+    return list->names[list->count++] ? 0 : -1;
+}
+
+static void free_names(struct name_list *list)
+{
+    for (size_t i = 0; i < list->count; i++) free(list->names[i]);
+    free(list->names);
+}
+
+/* Creation order is kept when the group indexes it; otherwise name order,
+ * which is what h5py and h5dump show anyway. */
+static H5_index_t link_index(hid_t group)
+{
+    unsigned flags = 0;
+    hid_t gcpl = H5Gget_create_plist(group);
+    if (gcpl >= 0) {
+        if (H5Pget_link_creation_order(gcpl, &flags) < 0) flags = 0;
+        H5Pclose(gcpl);
+    }
+    return (flags & H5P_CRT_ORDER_INDEXED) ? H5_INDEX_CRT_ORDER : H5_INDEX_NAME;
+}
+
+static char *join_path(const char *parent, const char *name)
+{
+    size_t parent_len = strlen(parent);
+    int root = parent_len == 1 && parent[0] == '/';
+    char *path = malloc(parent_len + strlen(name) + 2);
+    if (path) sprintf(path, "%s/%s", root ? "" : parent, name);
+    return path;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Hard links                                                                */
+/* ------------------------------------------------------------------------- */
+
+static const char *seen_path(const struct repack_ctx *ctx, haddr_t addr)
+{
+    for (size_t i = 0; i < ctx->seen_count; i++)
+        if (ctx->seen[i].addr == addr) return ctx->seen[i].out_path;
+    return NULL;
+}
+
+static int remember(struct repack_ctx *ctx, haddr_t addr, const char *out_path)
+{
+    if (ctx->seen_count == ctx->seen_capacity) {
+        size_t capacity = ctx->seen_capacity ? ctx->seen_capacity * 2 : 32;
+        struct repack_seen *grown = realloc(ctx->seen, capacity * sizeof *grown);
+        if (!grown) return -1;
+        ctx->seen = grown;
+        ctx->seen_capacity = capacity;
+    }
+    ctx->seen[ctx->seen_count].addr = addr;
+    ctx->seen[ctx->seen_count].out_path = strdup(out_path);
+    return ctx->seen[ctx->seen_count++].out_path ? 0 : -1;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Links that are not objects of their own                                   */
+/* ------------------------------------------------------------------------- */
+
+static int copy_soft_link(hid_t src, hid_t dst, const char *name, const H5L_info_t *info, hid_t lcpl)
+{
+    char *target = malloc(info->u.val_size + 1);
+    int rc = -1;
+    if (target && H5Lget_val(src, name, target, info->u.val_size + 1, H5P_DEFAULT) >= 0)
+        rc = H5Lcreate_soft(target, dst, name, lcpl, H5P_DEFAULT) < 0 ? -1 : 0;
+    free(target);
+    return rc;
+}
+
+static int copy_external_link(hid_t src, hid_t dst, const char *name, const H5L_info_t *info, hid_t lcpl)
+{
+    char *value = malloc(info->u.val_size);
+    const char *file = NULL, *object = NULL;
+    unsigned flags = 0;
+    int rc = -1;
+    if (value && H5Lget_val(src, name, value, info->u.val_size, H5P_DEFAULT) >= 0 &&
+        H5Lunpack_elink_val(value, info->u.val_size, &flags, &file, &object) >= 0)
+        rc = H5Lcreate_external(file, object, dst, name, lcpl, H5P_DEFAULT) < 0 ? -1 : 0;
+    free(value);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Objects                                                                   */
+/* ------------------------------------------------------------------------- */
+
+static int copy_group(struct repack_ctx *ctx, hid_t src, hid_t dst, const char *name, const char *path, hid_t lcpl)
+{
+    hid_t src_group = H5Gopen2(src, name, H5P_DEFAULT);
+    hid_t gcpl = src_group >= 0 ? H5Gget_create_plist(src_group) : -1;
+    hid_t dst_group = gcpl >= 0 ? H5Gcreate2(dst, name, lcpl, gcpl, H5P_DEFAULT) : -1;
+    int rc = -1;
+    if (dst_group >= 0) {
+        ctx->stats.groups++;
+        tool_verbose("%s/", path);
+        rc = repack_copy_attributes(src_group, dst_group, NULL, NULL);
+        if (rc == 0) rc = copy_group_contents(ctx, src_group, dst_group, path);
+    } else {
+        tool_error("%s: cannot create the group", path);
+    }
+    if (dst_group >= 0) H5Gclose(dst_group);
+    if (gcpl >= 0) H5Pclose(gcpl);
+    if (src_group >= 0) H5Gclose(src_group);
+    return rc;
+}
+
+static int copy_dataset(struct repack_ctx *ctx, hid_t src, hid_t dst, const char *name, const char *path, hid_t lcpl)
+{
+    enum repack_outcome outcome = ctx->opt->unpack ? repack_restore_frame(ctx, src, dst, name, path, lcpl)
+                                                   : repack_convert_frame(ctx, src, dst, name, path, lcpl);
+    if (outcome == REPACK_FAILED) return -1;
+    if (outcome != REPACK_NOT_FRAME) return 0;
+    if (H5Ocopy(src, name, dst, name, H5P_DEFAULT, lcpl) < 0) {
+        tool_error("%s: cannot copy the dataset", path);
+        return -1;
+    }
+    ctx->stats.copied++;
+    tool_verbose("%s: copied as it is", path);
+    return 0;
+}
+
+static int copy_object(struct repack_ctx *ctx, hid_t src, hid_t dst, const char *name, const char *path,
+                       const H5L_info_t *link, hid_t lcpl)
+{
+    const char *first = seen_path(ctx, link->u.address);
+    if (first) {
+        ctx->stats.links++;
+        tool_verbose("%s: hard link to %s", path, first);
+        return H5Lcreate_hard(ctx->out, first, dst, name, lcpl, H5P_DEFAULT) < 0 ? -1 : 0;
+    }
+    H5O_info_t info;
+    if (H5Oget_info_by_name2(src, name, &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0) {
+        tool_error("%s: cannot inspect the object", path);
+        return -1;
+    }
+    /* Only objects with several links can be met again. */
+    if (info.rc > 1 && remember(ctx, link->u.address, path) < 0) return -1;
+    switch (info.type) {
+    case H5O_TYPE_GROUP: return copy_group(ctx, src, dst, name, path, lcpl);
+    case H5O_TYPE_DATASET: return copy_dataset(ctx, src, dst, name, path, lcpl);
+    default:
+        ctx->stats.copied++;
+        return H5Ocopy(src, name, dst, name, H5P_DEFAULT, lcpl) < 0 ? -1 : 0;
+    }
+}
+
+static int copy_link(struct repack_ctx *ctx, hid_t src, hid_t dst, const char *name, const char *path)
+{
+    H5L_info_t info;
+    if (H5Lget_info(src, name, &info, H5P_DEFAULT) < 0) {
+        tool_error("%s: cannot read the link", path);
+        return -1;
+    }
+    /* Link names keep their character set (h5py writes UTF-8). */
+    hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+    if (lcpl < 0 || H5Pset_char_encoding(lcpl, info.cset) < 0) return -1;
+    int rc;
+    switch (info.type) {
+    case H5L_TYPE_HARD: rc = copy_object(ctx, src, dst, name, path, &info, lcpl); break;
+    case H5L_TYPE_SOFT:
+        ctx->stats.links++;
+        rc = copy_soft_link(src, dst, name, &info, lcpl);
+        break;
+    case H5L_TYPE_EXTERNAL:
+        ctx->stats.links++;
+        rc = copy_external_link(src, dst, name, &info, lcpl);
+        break;
+    default:
+        tool_error("%s: user-defined link type %d cannot be copied", path, (int)info.type);
+        rc = -1;
+    }
+    H5Pclose(lcpl);
+    if (rc < 0 && info.type != H5L_TYPE_HARD) tool_error("%s: cannot copy the link", path);
+    return rc;
+}
+
+static int copy_group_contents(struct repack_ctx *ctx, hid_t src, hid_t dst, const char *path)
+{
+    struct name_list list = {0};
+    hsize_t index = 0;
+    int rc = H5Literate(src, link_index(src), H5_ITER_INC, &index, collect_name, &list) < 0 ? -1 : 0;
+    if (rc < 0) tool_error("%s: cannot list the group", path);
+    for (size_t i = 0; rc == 0 && i < list.count; i++) {
+        char *child = join_path(path, list.names[i]);
+        rc = child ? copy_link(ctx, src, dst, list.names[i], child) : -1;
+        free(child);
+    }
+    free_names(&list);
+    return rc;
+}
+
+int repack_walk(struct repack_ctx *ctx)
+{
+    hid_t src = H5Gopen2(ctx->in, "/", H5P_DEFAULT);
+    hid_t dst = H5Gopen2(ctx->out, "/", H5P_DEFAULT);
+    int rc = -1;
+    if (src >= 0 && dst >= 0) {
+        rc = repack_copy_attributes(src, dst, NULL, NULL);
+        if (rc < 0) tool_error("/: cannot copy the root group's attributes");
+        if (rc == 0) rc = copy_group_contents(ctx, src, dst, "/");
+    }
+    if (dst >= 0) H5Gclose(dst);
+    if (src >= 0) H5Gclose(src);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Counting, for the progress line                                           */
+/* ------------------------------------------------------------------------- */
+
+struct counter {
+    int unpack;
+    uint64_t count;
+};
+
+static herr_t count_visitor(hid_t root, const char *name, const H5O_info_t *info, void *data)
+{
+    struct counter *counter = data;
+    if (info->type != H5O_TYPE_DATASET) return 0;
+    hid_t dataset = H5Dopen2(root, name, H5P_DEFAULT);
+    if (dataset < 0) return 0;
+    if (counter->unpack ? repack_is_converted(dataset) : repack_looks_encoded(dataset)) counter->count++;
+    H5Dclose(dataset);
+    return 0;
+}
+
+uint64_t repack_count_candidates(hid_t file, int unpack)
+{
+    struct counter counter = {unpack, 0};
+    if (H5Ovisit2(file, H5_INDEX_NAME, H5_ITER_INC, count_visitor, &counter, H5O_INFO_BASIC) < 0) return 0;
+    return counter.count;
+}
