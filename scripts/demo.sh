@@ -30,8 +30,8 @@ with h5py.File(sys.argv[1], "r") as f:
         print(f"{path}: shape {a.shape} {a.dtype}, min {a.min()}, max {a.max()}, mean {a.mean():.2f}")
 PY
 
-echo "== h5dump prints the same pixels (first rows of a mask)"
-h5dump -d /Camera/25/mask/0 -s 0,0 -c 2,12 "$out/renderme_sample.h5img.h5"
+echo "== h5dump prints the same pixels (a soft mask edge: rows 67-68, columns 16-27)"
+h5dump -y -w 0 -d /Camera/25/mask/0 -s 67,16 -c 2,12 "$out/renderme_sample.h5img.h5" | sed -n '/DATA {/,/}/p' | head -4
 
 echo "== extract frames: stored bytes as they are, and decoded to PNG on all cores"
 "$dump" --extract "$out/frames-keep" "$out/renderme_sample.h5img.h5"
