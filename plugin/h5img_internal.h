@@ -17,6 +17,7 @@ struct h5img_decoder {
     void *turbojpeg; /* tjhandle for decompression, created on first JPEG */
     unsigned char *scratch;
     size_t scratch_size;
+    void *deflate; /* libdeflate_decompressor of the PNG fast path, created on first use */
 };
 
 /* Record a failure sentence (printf-style, with the numbers) on the decoder
@@ -72,5 +73,6 @@ h5img_status h5img_jpeg_encode(const uint8_t *pixels, const h5img_layout *layout
 
 /* Release codec handles held by a decoder (called by h5img_decoder_free). */
 void h5img_jpeg_release(h5img_decoder *decoder);
+void h5img_png_fast_release(h5img_decoder *decoder);
 
 #endif /* H5IMG_INTERNAL_H */
