@@ -74,30 +74,6 @@ UNF_INLINE void unf_paeth(uint8_t *dst, const uint8_t *src, const uint8_t *prev,
     for (; i < n; i++) dst[i] = (uint8_t)(src[i] + paeth(dst[i - bpp], prev[i], prev[i - bpp]));
 }
 
-/* Paeth at one byte per pixel is a serial chain through `a`. A branchy
- * predictor lets the CPU speculate past the comparisons where the choice is
- * predictable: where prev[i] == prev[i-1] (b == c, flat areas of a mask)
- * the predictor is always a, so the chain is one add per byte. */
-static void unf_paeth1_branchy(uint8_t *dst, const uint8_t *src, const uint8_t *prev, size_t n)
-{
-    int a = 0, c = 0;
-    for (size_t i = 0; i < n; i++) {
-        int b = prev[i], pred;
-        if (b == c) {
-            pred = a;
-        } else {
-            int p = b - c, q = a - c;
-            int pa = abs(p), pb = abs(q), pc = abs(p + q);
-            if (pa <= pb && pa <= pc) pred = a;
-            else if (pb <= pc) pred = b;
-            else pred = c;
-        }
-        a = (uint8_t)(src[i] + pred);
-        dst[i] = (uint8_t)a;
-        c = b;
-    }
-}
-
 #define UNF_INSTANCES(B)                                                                                          \
     static void unf_sub##B(uint8_t *dst, const uint8_t *src, size_t n) { unf_sub(dst, src, n, B); }               \
     static void unf_avg##B(uint8_t *dst, const uint8_t *src, const uint8_t *prev, size_t n)                     \
@@ -133,7 +109,7 @@ int h5img_png_unfilter_row_portable(unsigned filter, unsigned bpp, uint8_t *dst,
     case B:                                                                                                       \
         if (filter == 1) unf_sub##B(dst, src, n);                                                                 \
         else if (filter == 3) unf_avg##B(dst, src, prev, n);                                                      \
-        else if (B == 1) unf_paeth1_branchy(dst, src, prev, n);                                                   \
+        else if (B == 1) h5img_png_paeth1(dst, src, prev, n, 0, 0);                                                 \
         else unf_paeth##B(dst, src, prev, n);                                                                     \
         return 0;
     switch (bpp) {

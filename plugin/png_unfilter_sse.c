@@ -122,27 +122,6 @@ SSE_FN void sse_paeth_px(uint8_t *dst, const uint8_t *src, const uint8_t *prev, 
     }
 }
 
-/* Branchy scalar Paeth at one byte per pixel from left byte a and the
- * previous row's left byte c: predictable in flat areas (b == c -> a). */
-SSE_FN void paeth1_scalar(uint8_t *dst, const uint8_t *src, const uint8_t *prev, size_t n, int a, int c)
-{
-    for (size_t i = 0; i < n; i++) {
-        int b = prev[i], pred;
-        if (b == c) {
-            pred = a;
-        } else {
-            int p = b - c, q = a - c;
-            int pa = abs(p), pb = abs(q), pc = abs(p + q);
-            if (pa <= pb && pa <= pc) pred = a;
-            else if (pb <= pc) pred = b;
-            else pred = c;
-        }
-        a = (uint8_t)(src[i] + pred);
-        dst[i] = (uint8_t)a;
-        c = b;
-    }
-}
-
 /* Paeth at one byte per pixel, 16 bytes per step. Where the previous row is
  * flat (b == c at all 16 positions) the predictor is always a, so the 16
  * bytes are a Sub prefix sum; elsewhere the branchy scalar step.
@@ -158,7 +137,7 @@ static SSE_TARGET void sse_paeth1(uint8_t *dst, const uint8_t *src, const uint8_
         const __m128i b = _mm_loadu_si128((const __m128i *)(prev + i));
         const __m128i c = _mm_loadu_si128((const __m128i *)(prev + i - 1));
         if (_mm_movemask_epi8(_mm_cmpeq_epi8(b, c)) != 0xffff) {
-            paeth1_scalar(dst + i, src + i, prev + i, 16, dst[i - 1], prev[i - 1]);
+            h5img_png_paeth1(dst + i, src + i, prev + i, 16, dst[i - 1], prev[i - 1]);
             continue;
         }
         __m128i x = _mm_loadu_si128((const __m128i *)(src + i));
@@ -169,7 +148,7 @@ static SSE_TARGET void sse_paeth1(uint8_t *dst, const uint8_t *src, const uint8_
         x = _mm_add_epi8(x, _mm_set1_epi8((char)dst[i - 1]));
         _mm_storeu_si128((__m128i *)(dst + i), x);
     }
-    if (i < n) paeth1_scalar(dst + i, src + i, prev + i, n - i, dst[i - 1], prev[i - 1]);
+    if (i < n) h5img_png_paeth1(dst + i, src + i, prev + i, n - i, dst[i - 1], prev[i - 1]);
 }
 
 #define SSE_BPP_FNS(B)                                                                                            \
