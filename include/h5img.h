@@ -268,6 +268,126 @@ H5IMG_API h5img_status h5img_params_from_cd(const unsigned int *cd_values, size_
  *  more than once. Defined only in the library that links HDF5. */
 H5IMG_API int h5img_register(void);
 
+/* ------------------------------------------------------------------------- */
+/* Parallel reading (linked builds: needs HDF5 and threads)                  */
+/* ------------------------------------------------------------------------- */
+
+/* HDF5 identifiers cross this API as int64_t, which is what hid_t is in
+ * every HDF5 since 1.10 (reader.c checks it at compile time). Including
+ * hdf5.h here instead would force its include path on every user of the
+ * codec-only library and the fuzzers, which never touch HDF5. */
+
+/** Reads many image datasets of one open file: the stored bytes are read on
+ *  the calling thread (every HDF5 call happens there), decoded on a pool of
+ *  worker threads (no HDF5 calls, so outside HDF5's global lock) and handed
+ *  back in the order given, with a bounded number of frames in memory. */
+typedef struct h5img_reader h5img_reader;
+
+/** What the reader does with the stored bytes. */
+typedef enum h5img_read_mode {
+    H5IMG_READ_DECODE = 0, /**< decode every frame to pixels */
+    H5IMG_READ_RAW = 1     /**< stored bytes only; nothing is decoded */
+} h5img_read_mode;
+
+/** How an image dataset is stored. */
+typedef enum h5img_storage {
+    H5IMG_STORAGE_NONE = 0,     /**< not known: the dataset could not be opened or is not an image */
+    H5IMG_STORAGE_REPACKED = 1, /**< filtered by h5img (49301), one chunk holding the encoded bytes */
+    H5IMG_STORAGE_LEGACY = 2    /**< SMC layout: 1-D uint8 dataset holding the encoded bytes */
+} h5img_storage;
+
+/** One frame as the reader hands it over. Pointers are valid only during
+ *  the callback that receives the frame. */
+typedef struct h5img_frame {
+    size_t index;          /**< position in the caller's path list */
+    const char *path;      /**< the caller's path string */
+    h5img_storage storage;
+    h5img_codec codec;     /**< from the stored bytes' signature (UNKNOWN if unreadable) */
+    const void *encoded;   /**< stored bytes (NULL if they could not be read) */
+    size_t encoded_size;
+    /** Shape of the decoded image: from cd_values (repacked) or from the
+     *  header and the layout callback (legacy). height == 0 when unknown,
+     *  e.g. a raw-mode frame whose header does not parse. */
+    h5img_layout layout;
+    /** Decoded pixels (h5img_layout_bytes(&layout) bytes), NULL in raw mode
+     *  or on failure. A work hook may modify them in place. */
+    void *pixels;
+    size_t pixels_size;
+    h5img_status status;   /**< H5IMG_OK, or why this frame failed; other frames carry on */
+    const char *message;   /**< a sentence naming the failure with its numbers; "" on success */
+} h5img_frame;
+
+/** Chooses the output layout of a legacy frame from its probed header (the
+ *  repacked ones carry theirs in cd_values). Called on the reading thread;
+ *  may not call HDF5 on the file being read. Return H5IMG_OK after filling
+ *  *layout, or a status that fails this frame. */
+typedef h5img_status (*h5img_layout_fn)(void *user, const char *path, const h5img_info *info, h5img_layout *layout);
+
+/** Per-frame work run on a worker thread right after the decode (raw mode:
+ *  right after the read), only for frames whose status is H5IMG_OK, so that
+ *  CPU-heavy follow-up work (encoding, writing files) runs in parallel too.
+ *  Must not call HDF5. A non-OK return becomes the frame's status, with the
+ *  sentence written to `message`. */
+typedef h5img_status (*h5img_work_fn)(void *user, h5img_frame *frame, char *message, size_t message_size);
+
+/** Receives every frame, in index order, on the thread that called
+ *  h5img_reader_run(), failed frames included. Return 0 to go on, non-zero
+ *  to stop: no further frames are read or delivered. */
+typedef int (*h5img_deliver_fn)(void *user, const h5img_frame *frame);
+
+/** Reader settings; start from h5img_reader_options_init(). */
+typedef struct h5img_reader_options {
+    h5img_read_mode mode;
+    /** Worker threads; 0 means one per online processor. */
+    unsigned threads;
+    /** Most frames read but not yet delivered (each holds its stored bytes
+     *  and, when decoding, its pixels); 0 means 2 x threads. This is what
+     *  keeps memory flat however large the file. */
+    unsigned max_in_flight;
+    /** Legacy layout chooser; NULL means h5img_default_legacy_layout() with
+     *  `legacy_flags`. */
+    h5img_layout_fn legacy_layout;
+    /** H5IMG_FLAG_* bits of the default legacy layout (e.g. H5IMG_FLAG_BGR
+     *  for the reference readers' OpenCV channel order). */
+    uint32_t legacy_flags;
+    /** Optional work hook, see h5img_work_fn. */
+    h5img_work_fn work;
+    /** Passed to every callback. */
+    void *user;
+} h5img_reader_options;
+
+/** Defaults: decode mode, one thread per processor, 2 x threads in flight,
+ *  default legacy layout with no flags, no hook. */
+H5IMG_API void h5img_reader_options_init(h5img_reader_options *options);
+
+/** A reader with these options (copied), or NULL when out of memory or the
+ *  options are invalid (unknown mode or legacy flags). Threads are started
+ *  by each h5img_reader_run() and joined before it returns. */
+H5IMG_API h5img_reader *h5img_reader_new(const h5img_reader_options *options);
+
+H5IMG_API void h5img_reader_free(h5img_reader *reader);
+
+/** Read `count` datasets of the open file or group `file_id` (an hid_t),
+ *  each named by a path relative to it, calling `deliver` once per frame
+ *  in order. A frame that cannot be read or decoded is delivered with its
+ *  status and message; the run goes on. Returns H5IMG_OK when every frame
+ *  was delivered or `deliver` asked to stop, or the status of a failure
+ *  that stops the whole run (arguments, memory, threads); then
+ *  h5img_reader_message() says why. Not reentrant on one reader. */
+H5IMG_API h5img_status h5img_reader_run(h5img_reader *reader, int64_t file_id, const char *const *paths, size_t count,
+                                        h5img_deliver_fn deliver);
+
+/** The sentence about the last failed run; "" after success. */
+H5IMG_API const char *h5img_reader_message(const h5img_reader *reader);
+
+/** The layout a legacy frame decodes to when the caller does not choose:
+ *  a path with a component containing "mask" (any case) gets the MASK rule
+ *  (H x W, uint8, the reference reader's mask semantics); anything else the
+ *  NATIVE rule (channels and depth as stored, like IMREAD_UNCHANGED).
+ *  `flags` are H5IMG_FLAG_* bits to apply. */
+H5IMG_API h5img_status h5img_default_legacy_layout(const char *path, const h5img_info *info, uint32_t flags,
+                                                   h5img_layout *layout);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,203 @@
+/* dump_extract.c: --extract: select image datasets, read/decode them through the parallel reader, write one file per frame. */
+#include "dump.h"
+#include "util.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Set by SIGINT/SIGTERM: the reader stops handing out frames, workers
+ * finish (and rename or remove) the files they are writing, and the tool
+ * exits without leaving temporary files behind. */
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int signo)
+{
+    (void)signo;
+    interrupted = 1;
+}
+
+static void catch_signals(void)
+{
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = on_signal;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGINT, &action, NULL);
+    sigaction(SIGTERM, &action, NULL);
+    sigaction(SIGHUP, &action, NULL);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Choosing the frames                                                       */
+/* ------------------------------------------------------------------------- */
+
+struct selection {
+    const dump_options *options;
+    hid_t file;
+    char **paths;
+    size_t count, capacity;
+    int out_of_memory;
+};
+
+static int selected(const dump_options *options, const char *path)
+{
+    if (!options->select || !options->select[0]) return 1;
+    for (const char *const *p = options->select; *p; p++)
+        if (tool_path_match(*p, path)) return 1;
+    return 0;
+}
+
+/* Repacked datasets are images by their filter; legacy candidates only when
+ * their first bytes carry a PNG/JPEG signature. */
+static int is_image_dataset(hid_t file, const char *path)
+{
+    hid_t dataset = H5Dopen2(file, path, H5P_DEFAULT);
+    if (dataset < 0) return 0;
+    h5img_dataset_desc desc;
+    int image = 0;
+    if (h5img_describe_dataset(dataset, &desc) == H5IMG_OK) {
+        if (desc.storage == H5IMG_STORAGE_REPACKED) {
+            image = 1;
+        } else if (desc.storage == H5IMG_STORAGE_LEGACY) {
+            h5img_status probe_status;
+            image = dump_probe_legacy(dataset, &desc, NULL, &probe_status) != H5IMG_CODEC_UNKNOWN;
+        }
+    }
+    H5Dclose(dataset);
+    return image;
+}
+
+static int collect(void *user, const char *path)
+{
+    struct selection *s = user;
+    if (!selected(s->options, path) || !is_image_dataset(s->file, path)) return 0;
+    if (s->count == s->capacity) {
+        size_t capacity = s->capacity ? 2 * s->capacity : 256;
+        char **grown = realloc(s->paths, capacity * sizeof *grown);
+        if (!grown) return s->out_of_memory = 1;
+        s->paths = grown;
+        s->capacity = capacity;
+    }
+    if (!(s->paths[s->count] = strdup(path))) return s->out_of_memory = 1;
+    s->count++;
+    return 0;
+}
+
+static void free_selection(struct selection *s)
+{
+    for (size_t i = 0; i < s->count; i++) free(s->paths[i]);
+    free(s->paths);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Writing and reporting                                                     */
+/* ------------------------------------------------------------------------- */
+
+struct run {
+    const dump_options *options;
+    size_t done, failed, written;
+    uint64_t bytes;
+};
+
+/* Worker side: name the file and write it (encoding first if needed). */
+static h5img_status write_frame(void *user, h5img_frame *frame, char *message, size_t message_size)
+{
+    const struct run *run = user;
+    char *target = dump_output_path(run->options->extract_dir, frame, run->options->format, message, message_size);
+    if (!target) return H5IMG_E_UNSUPPORTED;
+    h5img_status status = dump_write_frame(target, frame, run->options->format, message, message_size);
+    free(target);
+    return status;
+}
+
+/* Reading thread, in frame order: report failures, count, show progress. */
+static int report_frame(void *user, const h5img_frame *frame)
+{
+    struct run *run = user;
+    run->done++;
+    run->bytes += frame->encoded_size;
+    if (frame->status != H5IMG_OK) {
+        run->failed++;
+        tool_error("%s: %s", frame->path, frame->message[0] ? frame->message : h5img_strerror(frame->status));
+    } else {
+        run->written++;
+        if (tool_verbosity() >= 2) {
+            char message[64];
+            char *target = dump_output_path(run->options->extract_dir, frame, run->options->format, message,
+                                            sizeof message);
+            tool_verbose("%s -> %s", frame->path, target ? target : "?");
+            free(target);
+        }
+    }
+    tool_progress_update(run->done, run->bytes);
+    return interrupted != 0;
+}
+
+static int run_reader(hid_t file, const dump_options *options, struct selection *s)
+{
+    struct run run = {options, 0, 0, 0, 0};
+    h5img_reader_options ro;
+    h5img_reader_options_init(&ro);
+    ro.mode = options->format == DUMP_KEEP ? H5IMG_READ_RAW : H5IMG_READ_DECODE;
+    ro.threads = options->jobs;
+    /* Legacy frames decode as h5imgrepack would store them by default
+     * (RGB), so extracting before or after a repack gives the same arrays;
+     * --bgr matches h5imgrepack --bgr and cv2.imdecode. */
+    ro.legacy_flags = options->bgr ? H5IMG_FLAG_BGR : 0;
+    ro.work = write_frame;
+    ro.user = &run;
+    h5img_reader *reader = h5img_reader_new(&ro);
+    if (!reader) {
+        tool_error("cannot set up the reader (out of memory)");
+        return TOOL_EXIT_FAILURE;
+    }
+    dump_write_init();
+    catch_signals();
+    tool_progress_start("extract", s->count);
+    h5img_status status = h5img_reader_run(reader, file, (const char *const *)s->paths, s->count, report_frame);
+    tool_progress_finish();
+    if (status != H5IMG_OK) tool_error("%s", h5img_reader_message(reader));
+    h5img_reader_free(reader);
+
+    tool_verbose("%zu frame(s) written, %zu failed, under %s", run.written, run.failed, options->extract_dir);
+    if (status != H5IMG_OK) return TOOL_EXIT_FAILURE;
+    if (interrupted) {
+        tool_error("interrupted after %zu of %zu frame(s); files written so far are complete", run.done, s->count);
+        return TOOL_EXIT_FAILURE;
+    }
+    if (run.failed) {
+        tool_warning("%zu of %zu frame(s) failed", run.failed, s->count);
+        return TOOL_EXIT_PARTIAL;
+    }
+    return TOOL_EXIT_OK;
+}
+
+int dump_extract(hid_t file, const dump_options *options)
+{
+    struct selection s = {options, file, NULL, 0, 0, 0};
+    if (dump_walk(file, collect, &s) < 0) {
+        tool_error("cannot walk the objects of %s", options->file);
+        free_selection(&s);
+        return TOOL_EXIT_FAILURE;
+    }
+    if (s.out_of_memory) {
+        tool_error("out of memory while listing datasets");
+        free_selection(&s);
+        return TOOL_EXIT_FAILURE;
+    }
+    int result = TOOL_EXIT_OK;
+    if (s.count == 0 && options->select && options->select[0]) {
+        tool_error("no image dataset of %s matches the --select pattern(s)", options->file);
+        result = TOOL_EXIT_FAILURE;
+    } else if (s.count == 0) {
+        tool_warning("%s holds no image datasets; nothing extracted", options->file);
+    } else {
+        dump_sort_paths(s.paths, s.count);
+        tool_verbose("%zu frame(s) selected, %u worker thread(s)", s.count, options->jobs);
+        result = run_reader(file, options, &s);
+    }
+    free_selection(&s);
+    return result;
+}
