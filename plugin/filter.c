@@ -299,21 +299,21 @@ static herr_t h5img_set_local(hid_t dcpl, hid_t type, hid_t space)
 /* ------------------------------------------------------------------------- */
 
 /* A decoder keeps its turbojpeg handle and scratch buffer, so one per thread
- * is reused across chunks. The pthread key frees it when its thread exits;
- * the module destructor deletes the key so that no destructor points into
- * an unloaded plugin (H5close dlclose()s plugins), then later calls (if any)
- * fall back to a decoder per call. A decoder whose scratch grew past
+ * is reused across chunks. It lives only in a pthread key, not in a
+ * _Thread_local: a dlopen()ed module's dynamic TLS outlives the module when
+ * H5close dlclose()s plugins, and LeakSanitizer crashed scanning it. The key
+ * frees the decoder when its thread exits; the module destructor deletes the
+ * key so that no destructor points into an unloaded plugin, and later calls
+ * (if any) fall back to a decoder per call. A decoder whose scratch grew past
  * KEEP_SCRATCH_BYTES is not kept: one huge frame should not pin its memory. */
 #define KEEP_SCRATCH_BYTES ((size_t)64 * 1024 * 1024)
 
-static _Thread_local h5img_decoder *thread_decoder;
 static pthread_key_t decoder_key;
 static pthread_once_t decoder_key_once = PTHREAD_ONCE_INIT;
 static int decoder_key_live;
 
 static void free_thread_decoder(void *decoder)
 {
-    if (decoder == thread_decoder) thread_decoder = NULL;
     h5img_decoder_free(decoder);
 }
 
@@ -322,12 +322,16 @@ static void create_decoder_key(void)
     decoder_key_live = pthread_key_create(&decoder_key, free_thread_decoder) == 0;
 }
 
+static h5img_decoder *kept_decoder(void)
+{
+    return decoder_key_live ? pthread_getspecific(decoder_key) : NULL;
+}
+
 __attribute__((destructor)) static void delete_decoder_key(void)
 {
     if (!decoder_key_live) return;
+    h5img_decoder *decoder = kept_decoder();
     decoder_key_live = 0;
-    h5img_decoder *decoder = thread_decoder;
-    thread_decoder = NULL;
     pthread_setspecific(decoder_key, NULL);
     pthread_key_delete(decoder_key);
     h5img_decoder_free(decoder);
@@ -335,18 +339,18 @@ __attribute__((destructor)) static void delete_decoder_key(void)
 
 static h5img_decoder *acquire_decoder(void)
 {
-    if (thread_decoder) return thread_decoder;
     pthread_once(&decoder_key_once, create_decoder_key);
-    h5img_decoder *decoder = h5img_decoder_new();
-    if (decoder && decoder_key_live && pthread_setspecific(decoder_key, decoder) == 0) thread_decoder = decoder;
+    h5img_decoder *decoder = kept_decoder();
+    if (decoder) return decoder;
+    decoder = h5img_decoder_new();
+    if (decoder && decoder_key_live) pthread_setspecific(decoder_key, decoder);
     return decoder;
 }
 
 static void release_decoder(h5img_decoder *decoder)
 {
-    if (decoder == thread_decoder) {
+    if (decoder == kept_decoder()) {
         if (decoder->scratch_size <= KEEP_SCRATCH_BYTES) return;
-        thread_decoder = NULL;
         pthread_setspecific(decoder_key, NULL);
     }
     h5img_decoder_free(decoder);
