@@ -151,6 +151,11 @@ typedef enum h5img_status {
 /** A static, human-readable sentence for a status. Never NULL. */
 H5IMG_API const char *h5img_strerror(h5img_status status);
 
+/** Short names for messages and summaries: "PNG", "JPEG", "unknown";
+ *  "native", "colour", "mask", "luma", "auto". Never NULL. */
+H5IMG_API const char *h5img_codec_name(h5img_codec codec);
+H5IMG_API const char *h5img_rule_name(h5img_rule rule);
+
 /* ------------------------------------------------------------------------- */
 /* Probing encoded bytes                                                     */
 /* ------------------------------------------------------------------------- */

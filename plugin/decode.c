@@ -97,17 +97,6 @@ unsigned char *h5img_scratch(h5img_decoder *decoder, size_t size)
     return grown;
 }
 
-static const char *rule_name(h5img_rule rule)
-{
-    switch (rule) {
-    case H5IMG_RULE_NATIVE: return "native";
-    case H5IMG_RULE_COLOR: return "colour";
-    case H5IMG_RULE_MASK: return "mask";
-    case H5IMG_RULE_LUMA: return "luma";
-    default: return "auto";
-    }
-}
-
 /* Whether the probed image fits the layout. Only NATIVE depends on the
  * stored channels and depth; the other rules convert any 8/16-bit image. */
 static h5img_status check_against_layout(h5img_decoder *d, const h5img_info *info, const h5img_layout *layout)
@@ -146,7 +135,7 @@ h5img_status h5img_decoder_decode(h5img_decoder *decoder, const void *data, size
     if (status != H5IMG_OK)
         return h5img_fail(decoder, status, "layout %ux%ux%u, %u-byte samples, %s rule is not one h5img can produce",
                           layout ? layout->width : 0, layout ? layout->height : 0, layout ? layout->channels : 0,
-                          layout ? layout->element_size : 0, layout ? rule_name(layout->rule) : "no");
+                          layout ? layout->element_size : 0, layout ? h5img_rule_name(layout->rule) : "no");
     size_t expected = h5img_layout_bytes(layout);
     if (out_size != expected)
         return h5img_fail(decoder, H5IMG_E_ARGUMENT, "output buffer is %zu bytes but a %ux%ux%u image needs %zu", out_size,

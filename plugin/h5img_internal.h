@@ -32,9 +32,6 @@ unsigned char *h5img_scratch(h5img_decoder *decoder, size_t size);
 /* Overflow-safe a*b*c*d; returns 0 and leaves *product untouched on overflow. */
 int h5img_mul_size(size_t *product, size_t a, size_t b, size_t c, size_t d);
 
-/* Human name of a codec ("PNG", "JPEG", "unknown"). */
-const char *h5img_codec_name(h5img_codec codec);
-
 /* ---- header parsers: read no pixel data, allocate nothing ---- */
 
 /* PNG: signature, IHDR, and the chunks before the first IDAT (for tRNS,

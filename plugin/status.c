@@ -37,6 +37,17 @@ const char *h5img_codec_name(h5img_codec codec)
     }
 }
 
+const char *h5img_rule_name(h5img_rule rule)
+{
+    switch (rule) {
+    case H5IMG_RULE_NATIVE: return "native";
+    case H5IMG_RULE_COLOR: return "colour";
+    case H5IMG_RULE_MASK: return "mask";
+    case H5IMG_RULE_LUMA: return "luma";
+    default: return "auto";
+    }
+}
+
 /* Limits are read once: a filter may run on many threads at once and
  * getenv is not guaranteed to be safe against concurrent setenv. */
 static uint64_t max_pixels = H5IMG_DEFAULT_MAX_PIXELS;

@@ -407,17 +407,6 @@ static int visit_dataset(void *user, const char *path)
 /* Rendering                                                                 */
 /* ------------------------------------------------------------------------- */
 
-static const char *rule_name(h5img_rule rule)
-{
-    switch (rule) {
-    case H5IMG_RULE_NATIVE: return "native";
-    case H5IMG_RULE_COLOR: return "colour";
-    case H5IMG_RULE_MASK: return "mask";
-    case H5IMG_RULE_LUMA: return "luma";
-    default: return "auto";
-    }
-}
-
 static const char *storage_name(const struct image_group *g)
 {
     return g->legacy && g->repacked ? "mixed" : g->repacked ? "repacked" : "legacy";
@@ -445,7 +434,7 @@ static void image_line(const struct image_group *g, struct sbuf *b)
     if (g->repacked) {
         sb_printf(b, ", %s", storage_name(g));
         if (g->have_shape && !g->mixed_rule)
-            sb_printf(b, " (%s rule%s)", rule_name(g->shape.rule), g->shape.flags & H5IMG_FLAG_BGR ? ", BGR" : "");
+            sb_printf(b, " (%s rule%s)", h5img_rule_name(g->shape.rule), g->shape.flags & H5IMG_FLAG_BGR ? ", BGR" : "");
     }
     if (g->unreadable) sb_printf(b, ", %llu unreadable", (unsigned long long)g->unreadable);
     sb_printf(b, "\n");
@@ -546,7 +535,7 @@ static void image_json(const struct image_group *g, struct sbuf *b)
         sb_printf(b, ", \"width\": null, \"height\": null, \"channels\": null, \"dtype\": null, \"uniform_shape\": null");
     }
     if (g->repacked && g->have_shape && !g->mixed_rule)
-        sb_printf(b, ", \"rule\": \"%s\", \"bgr\": %s", rule_name(g->shape.rule),
+        sb_printf(b, ", \"rule\": \"%s\", \"bgr\": %s", h5img_rule_name(g->shape.rule),
                   g->shape.flags & H5IMG_FLAG_BGR ? "true" : "false");
     else
         sb_printf(b, ", \"rule\": null, \"bgr\": null");
