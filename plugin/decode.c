@@ -75,7 +75,6 @@ h5img_decoder *h5img_decoder_new(void)
 void h5img_decoder_free(h5img_decoder *decoder)
 {
     if (!decoder) return;
-    h5img_jpeg_release(decoder);
     h5img_png_fast_release(decoder);
     free(decoder->scratch);
     free(decoder);

@@ -298,7 +298,7 @@ static herr_t h5img_set_local(hid_t dcpl, hid_t type, hid_t space)
 /* Per-thread decoder                                                        */
 /* ------------------------------------------------------------------------- */
 
-/* A decoder keeps its turbojpeg handle and scratch buffer, so one per thread
+/* A decoder keeps its inflate state and scratch buffer, so one per thread
  * is reused across chunks. It lives only in a pthread key, not in a
  * _Thread_local: a dlopen()ed module's dynamic TLS outlives the module when
  * H5close dlclose()s plugins, and LeakSanitizer crashed scanning it. The key

@@ -14,7 +14,6 @@
  * handles here; h5img_decoder_free releases them. */
 struct h5img_decoder {
     char message[H5IMG_MESSAGE_SIZE];
-    void *turbojpeg; /* tjhandle for decompression, created on first JPEG */
     unsigned char *scratch;
     size_t scratch_size;
     void *deflate; /* libdeflate_decompressor of the PNG fast path, created on first use */
@@ -68,8 +67,7 @@ h5img_status h5img_png_encode(const uint8_t *pixels, const h5img_layout *layout,
 h5img_status h5img_jpeg_encode(const uint8_t *pixels, const h5img_layout *layout, int quality,
                                void **encoded, size_t *encoded_size, char *message, size_t message_size);
 
-/* Release codec handles held by a decoder (called by h5img_decoder_free). */
-void h5img_jpeg_release(h5img_decoder *decoder);
+/* Release the fast path's handles held by a decoder (called by h5img_decoder_free). */
 void h5img_png_fast_release(h5img_decoder *decoder);
 
 #endif /* H5IMG_INTERNAL_H */

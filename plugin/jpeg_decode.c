@@ -12,20 +12,6 @@
  * a hostile chunk can cost. */
 #define JPEG_DECODE_FLAGS (TJFLAG_STOPONWARNING | TJFLAG_LIMITSCANS)
 
-void h5img_jpeg_release(h5img_decoder *decoder)
-{
-    if (decoder && decoder->turbojpeg) {
-        tjDestroy((tjhandle)decoder->turbojpeg);
-        decoder->turbojpeg = NULL;
-    }
-}
-
-static tjhandle decompressor(h5img_decoder *decoder)
-{
-    if (!decoder->turbojpeg) decoder->turbojpeg = tjInitDecompress();
-    return (tjhandle)decoder->turbojpeg;
-}
-
 /* libjpeg reports running out of data only through its message text
  * (JWRN_JPEG_EOF); everything else wrong with the stream is corruption,
  * except processes libjpeg-turbo does not implement (lossless, hierarchical). */
@@ -39,7 +25,11 @@ static h5img_status classify(const char *message)
 static h5img_status decode_as(h5img_decoder *decoder, const uint8_t *data, size_t size, const h5img_info *info,
                               int pixel_format, uint8_t *pixels)
 {
-    tjhandle handle = decompressor(decoder);
+    /* A fresh decompressor per image: libjpeg keeps quantisation and Huffman
+     * tables across images on one handle, so an abbreviated JPEG (no DQT)
+     * would decode with the previous frame's tables instead of failing as it
+     * does in OpenCV, and its pixels would depend on what was read before. */
+    tjhandle handle = tjInitDecompress();
     if (!handle)
         return h5img_fail(decoder, H5IMG_E_NOMEM, "JPEG %ux%u: cannot create a TurboJPEG decompressor: %s",
                           info->width, info->height, tjGetErrorStr2(NULL));
@@ -50,8 +40,12 @@ static h5img_status decode_as(h5img_decoder *decoder, const uint8_t *data, size_
     if (tjDecompress2(handle, data, (unsigned long)size, pixels, width, pitch, height, pixel_format,
                       JPEG_DECODE_FLAGS) != 0) {
         const char *message = tjGetErrorStr2(handle);
-        return h5img_fail(decoder, classify(message), "JPEG %ux%u: %s", info->width, info->height, message);
+        h5img_status status =
+            h5img_fail(decoder, classify(message), "JPEG %ux%u: %s", info->width, info->height, message);
+        tjDestroy(handle);
+        return status;
     }
+    tjDestroy(handle);
     return H5IMG_OK;
 }
 

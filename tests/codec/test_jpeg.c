@@ -461,6 +461,55 @@ START_TEST(test_decoder_reusable_after_failure)
 }
 END_TEST
 
+/* Copy of a JPEG without its DQT segments (an "abbreviated" stream). */
+static uint8_t *without_quant_tables(const uint8_t *data, size_t size, size_t *out_size)
+{
+    uint8_t *copy = malloc(size);
+    ck_assert_ptr_nonnull(copy);
+    size_t in = 2, out = 2, removed = 0;
+    memcpy(copy, data, 2);
+    while (in + 4 <= size && data[in] == 0xff && data[in + 1] != 0xda) {
+        size_t length = 2 + ((size_t)data[in + 2] << 8 | data[in + 3]);
+        ck_assert_uint_le(in + length, size);
+        if (data[in + 1] == 0xdb) {
+            removed++;
+        } else {
+            memcpy(copy + out, data + in, length);
+            out += length;
+        }
+        in += length;
+    }
+    ck_assert_uint_gt(removed, 0);
+    memcpy(copy + out, data + in, size - in);
+    *out_size = out + size - in;
+    return copy;
+}
+
+/* libjpeg keeps quantisation tables across images on one handle. A JPEG
+ * without DQT must fail as it does in OpenCV, also on a decoder that has
+ * just read a complete JPEG, or its pixels would depend on history. */
+START_TEST(test_missing_quant_tables_fail_even_after_a_good_decode)
+{
+    size_t size, abbreviated_size;
+    uint8_t *data = load_testorig(&size);
+    uint8_t *abbreviated = without_quant_tables(data, size, &abbreviated_size);
+    h5img_layout layout = {149, 227, 3, 1, H5IMG_RULE_NATIVE, 0};
+    size_t out_size = h5img_layout_bytes(&layout);
+    uint8_t *out = malloc(out_size);
+    h5img_decoder *decoder = h5img_decoder_new();
+    ck_assert_ptr_nonnull(decoder);
+    ck_assert_int_ne(h5img_decoder_decode(decoder, abbreviated, abbreviated_size, &layout, out, out_size), H5IMG_OK);
+    ck_assert_int_eq(h5img_decoder_decode(decoder, data, size, &layout, out, out_size), H5IMG_OK);
+    ck_assert_int_eq(h5img_decoder_decode(decoder, abbreviated, abbreviated_size, &layout, out, out_size), H5IMG_E_CORRUPT);
+    ck_assert_msg(strstr(h5img_decoder_message(decoder), "uantization table") != NULL, "message: %s",
+                  h5img_decoder_message(decoder));
+    h5img_decoder_free(decoder);
+    free(out);
+    free(abbreviated);
+    free(data);
+}
+END_TEST
+
 /* The native rule must follow the stored channels: gray is 1, colour 3. */
 START_TEST(test_native_channel_mismatch_is_shape_error)
 {
@@ -500,6 +549,7 @@ static Suite *jpeg_suite(void)
     tcase_add_test(reject, test_huge_header_rejected_before_allocation);
     tcase_add_test(reject, test_cmyk_reported_as_three_channels_but_unsupported);
     tcase_add_test(reject, test_decoder_reusable_after_failure);
+    tcase_add_test(reject, test_missing_quant_tables_fail_even_after_a_good_decode);
     tcase_add_test(reject, test_native_channel_mismatch_is_shape_error);
     suite_add_tcase(s, reject);
     return s;
