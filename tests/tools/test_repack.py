@@ -412,6 +412,40 @@ class Interrupted(Workspace):
     def test_sigkill_never_leaves_out(self):
         self.assertEqual(self.interrupt(signal.SIGKILL), -signal.SIGKILL)
 
+    def assert_complete(self, path):
+        """OUT that exists must be the whole conversion: every frame, each chunk the original bytes."""
+        with h5py.File(self.big, "r") as src, h5py.File(path, "r") as dst:
+            frames = [path for path, kind, _ in walk(dst) if kind == "dataset"]
+            self.assertEqual(len(frames), self.FRAMES)
+            for p in (frames[0], frames[len(frames) // 2], frames[-1]):
+                _, chunk = dst[p].id.read_direct_chunk((0,) * dst[p].ndim)
+                self.assertEqual(chunk, src[p][()].tobytes(), p)
+
+    def test_sigkill_and_sigint_at_several_points(self):
+        """Whenever the signal lands, IN is unchanged and OUT is absent or complete; SIGINT leaves no temp file."""
+        for sig in (signal.SIGKILL, signal.SIGINT):
+            for delay in (0.0, 0.02, 0.1, 0.3, 0.6, 1.0, 30.0):
+                with self.subTest(signal=sig.name, delay=delay):
+                    dst = self.out(f"at-{sig.name}-{delay}.smc")
+                    proc = subprocess.Popen([REPACK, "--verify", self.big, dst], stderr=subprocess.PIPE, text=True)
+                    try:
+                        proc.wait(timeout=delay)
+                    except subprocess.TimeoutExpired:
+                        proc.send_signal(sig)
+                    proc.communicate(timeout=60)
+                    self.assertEqual(sha256(self.big), self.big_sum, "IN changed")
+                    if proc.returncode == 0:
+                        self.assert_complete(dst)
+                    else:
+                        # -SIGINT: the signal came before the handler, which is set before any file is made
+                        self.assertIn(proc.returncode, (-signal.SIGKILL, -signal.SIGINT, 130))
+                        self.assertFalse(os.path.exists(dst), "OUT must not exist after an interrupted run")
+                    if sig == signal.SIGINT:
+                        self.assert_no_temp_files()
+                    for name in os.listdir(self.tmp):  # SIGKILL cannot clean up; the next case starts clean
+                        if ".tmp-" in name:
+                            os.unlink(os.path.join(self.tmp, name))
+
     def test_completed_run_leaves_no_temporary_file(self):
         run("-q", self.big, self.out("done.smc"), check=0)
         self.assert_no_temp_files()
