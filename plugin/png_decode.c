@@ -217,6 +217,7 @@ static h5img_status decode_with_spng(h5img_decoder *d, const uint8_t *data, size
     if (status != H5IMG_OK) return status;
     status = plan.direct ? decode_direct(d, ctx, &plan, layout, out) : decode_converted(d, ctx, &plan, info, layout, out);
     if (status == H5IMG_OK) status = read_to_iend(d, ctx, data, size);
+    if (status == H5IMG_OK) status = h5img_png_check_idat_stream(d, data, size);
     spng_ctx_free(ctx);
     return status;
 }

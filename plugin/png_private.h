@@ -18,6 +18,10 @@ void h5img_png_scan_colorspace(const uint8_t *data, size_t size, const h5img_inf
 /* H5IMG_OK when the first IEND chunk is complete with its CRC. */
 h5img_status h5img_png_check_iend(const uint8_t *data, size_t size);
 
+/* H5IMG_OK when the concatenated IDAT payloads are one zlib stream that
+ * zlib inflates to its end, with its Adler-32 (libpng's rule). */
+h5img_status h5img_png_check_idat_stream(h5img_decoder *decoder, const uint8_t *data, size_t size);
+
 /* libpng's png_set_rgb_to_gray(png_ptr, 1, 0.299, 0.587) with the gamma
  * tables libpng builds for it; 16-bit tables are flat, indexed by v >> shift
  * (shift is at least 5 because OpenCV also strips 16-bit samples to 8). */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 static const char *const RULES[] = {"native", "color", "mask", "luma"};
 static const h5img_rule RULE_IDS[] = {H5IMG_RULE_NATIVE, H5IMG_RULE_COLOR, H5IMG_RULE_MASK, H5IMG_RULE_LUMA};
@@ -394,6 +395,76 @@ START_TEST(flipped_adler32_rejected)
 }
 END_TEST
 
+/* The file rebuilt with one IDAT holding its image data recompressed by zlib,
+ * ended with `flush`: Z_FINISH gives a complete stream, Z_SYNC_FLUSH one that
+ * holds every row but never ends (no final block, no Adler-32). */
+static uint8_t *recompressed(const char *name, int flush, size_t *out_size)
+{
+    size_t size;
+    uint8_t *data = read_conformance("pngsuite", name, &size);
+    size_t first_idat = find_idat(data, size), raw_size = 0, packed_size = 0, pos;
+    uint8_t *joined = malloc(size), *raw = malloc(1u << 20), *packed = malloc(1u << 20);
+    for (pos = first_idat; memcmp(data + pos + 4, "IDAT", 4) == 0; pos += 12 + get_be32(data + pos)) {
+        memcpy(joined + packed_size, data + pos + 8, get_be32(data + pos));
+        packed_size += get_be32(data + pos);
+    }
+    size_t tail = pos; /* the chunks after the IDATs, IEND included */
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    ck_assert_int_eq(inflateInit(&z), Z_OK);
+    z.next_in = joined, z.avail_in = (uInt)packed_size, z.next_out = raw, z.avail_out = 1u << 20;
+    ck_assert_int_eq(inflate(&z, Z_FINISH), Z_STREAM_END);
+    raw_size = z.total_out;
+    inflateEnd(&z);
+    memset(&z, 0, sizeof z);
+    ck_assert_int_eq(deflateInit(&z, 6), Z_OK);
+    z.next_in = raw, z.avail_in = (uInt)raw_size, z.next_out = packed, z.avail_out = 1u << 20;
+    ck_assert_int_eq(deflate(&z, flush), flush == Z_FINISH ? Z_STREAM_END : Z_OK);
+    packed_size = z.total_out;
+    deflateEnd(&z);
+
+    uint8_t *png = malloc(first_idat + 12 + packed_size + (size - tail));
+    memcpy(png, data, first_idat);
+    uint8_t *idat = png + first_idat;
+    idat[0] = (uint8_t)(packed_size >> 24), idat[1] = (uint8_t)(packed_size >> 16);
+    idat[2] = (uint8_t)(packed_size >> 8), idat[3] = (uint8_t)packed_size;
+    memcpy(idat + 4, "IDAT", 4);
+    memcpy(idat + 8, packed, packed_size);
+    fix_crc(png, first_idat);
+    memcpy(idat + 12 + packed_size, data + tail, size - tail);
+    *out_size = first_idat + 12 + packed_size + (size - tail);
+    free(joined), free(raw), free(packed), free(data);
+    return png;
+}
+
+/* libspng stops once it has every row; OpenCV's libpng reads the zlib stream
+ * to its end and fails a stream that never ends. Palette and interlaced
+ * files take the libspng path, so this guards that path's own check. */
+START_TEST(unended_zlib_stream_rejected_like_libpng)
+{
+    static const struct { const char *name; uint32_t height, width, channels; } files[] = {
+        {"basn3p08.png", 32, 32, 3}, {"basi0g08.png", 32, 32, 1}};
+    for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
+        size_t complete_size, unended_size;
+        uint8_t *complete = recompressed(files[f].name, Z_FINISH, &complete_size);
+        uint8_t *unended = recompressed(files[f].name, Z_SYNC_FLUSH, &unended_size);
+        for (size_t r = 0; r < 4; r++) {
+            h5img_layout layout = {files[f].height, files[f].width,
+                                   RULE_IDS[r] == H5IMG_RULE_NATIVE ? files[f].channels
+                                   : RULE_IDS[r] == H5IMG_RULE_COLOR ? 3 : 1,
+                                   1, RULE_IDS[r], 0};
+            char message[H5IMG_MESSAGE_SIZE];
+            ck_assert_msg(decode_bytes(complete, complete_size, &layout, message) == H5IMG_OK,
+                          "%s rebuilt with a complete stream (%s): %s", files[f].name, RULES[r], message);
+            ck_assert_msg(decode_bytes(unended, unended_size, &layout, message) == H5IMG_E_CORRUPT,
+                          "%s with an unended stream (%s) was not rejected as corrupt", files[f].name, RULES[r]);
+            ck_assert_msg(strstr(message, "zlib stream") != NULL, "message: %s", message);
+        }
+        free(complete), free(unended);
+    }
+}
+END_TEST
+
 static uint32_t next_random(uint32_t *state)
 {
     *state = *state * 1664525u + 1013904223u;
@@ -455,6 +526,7 @@ static Suite *png_suite(void)
     tcase_add_test(bad, truncated_png_rejected_at_every_cut);
     tcase_add_test(bad, flipped_idat_byte_rejected);
     tcase_add_test(bad, flipped_adler32_rejected);
+    tcase_add_test(bad, unended_zlib_stream_rejected_like_libpng);
     suite_add_tcase(s, bad);
     TCase *encode = tcase_create("encode");
     tcase_add_test(encode, encode_then_native_decode_is_lossless);
