@@ -11,6 +11,7 @@
  * accepts. Ancillary chunks allowed before the first IDAT: gAMA, sRGB,
  * pHYs, tRNS (gray/RGB), each once and checked as libspng checks them; the
  * IDAT chunks must be consecutive and followed by IEND, the last bytes. */
+#include "deflate_strict.h"
 #include "h5img_internal.h"
 #include "png_unfilter.h"
 
@@ -256,6 +257,11 @@ h5img_status h5img_png_fast_decode(h5img_decoder *decoder, const uint8_t *data, 
     enum libdeflate_result zr =
         libdeflate_zlib_decompress_ex(decoder->deflate, zin, idat_total, buf, raw, &in_used, &out_made);
     if (zr != LIBDEFLATE_SUCCESS || out_made != raw || in_used != idat_total) return no;
+    /* libdeflate takes streams zlib (libpng, OpenCV) rejects: walk it again with zlib's rules. */
+    if (h5img_deflate_strict_check(zin, idat_total, raw, H5IMG_DEFLATE_HEADER_WINDOW, &in_used, &out_made) !=
+            H5IMG_DEFLATE_OK ||
+        out_made != raw || in_used != idat_total)
+        return no;
 
     /* Unfilter: straight into `out` when the rule keeps the samples as stored. */
     const int bgr = (layout->flags & H5IMG_FLAG_BGR) != 0;
