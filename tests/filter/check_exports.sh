@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# check_exports.sh: the plugin must export only HDF5's two H5PL entry points and the API h5img.h declares.
+set -euo pipefail
+plugin=$1 header=$2
+symbols=$(nm -D --defined-only "$plugin" | awk '{print $3}')
+public=$(grep -oE 'H5IMG_API [^(]*\(' "$header" | grep -oE 'h5img_[a-z_0-9]+\($' | tr -d '(' | sort -u)
+for required in H5PLget_plugin_type H5PLget_plugin_info h5img_decoder_decode h5img_strerror; do
+  grep -qx "$required" <<<"$symbols" || { echo "missing export: $required"; exit 1; }
+done
+extra=$(grep -vxF -e H5PLget_plugin_type -e H5PLget_plugin_info $(printf -- '-e %s ' $public) <<<"$symbols" || true)
+if [[ -n "$extra" ]]; then
+  echo "unexpected exports from $plugin:"
+  echo "$extra"
+  exit 1
+fi
+echo "exports: $(wc -w <<<"$symbols") symbols, all H5PL entry points or among the $(wc -w <<<"$public") public functions"
