@@ -26,24 +26,11 @@
 
 #define OUT_CAP ((size_t)1 << 22) /* streams whose zlib output is larger are compared on syntax only */
 
-static uint64_t rng_state;
-
-static uint64_t rnd(void)
-{
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static unsigned below(unsigned n)
-{
-    return n ? (unsigned)(rnd() % n) : 0;
-}
+#include "test_random.h"
 
 static int chance(unsigned percent)
 {
-    return below(100) < percent;
+    return rnd_below(100) < percent;
 }
 
 /* ---------------------------------------------------------------- references */
@@ -154,31 +141,31 @@ static void compare_mutants(const uint8_t *s, size_t n, unsigned count)
     for (unsigned k = 0; k < count; k++) {
         size_t len = n;
         memcpy(m, s, n);
-        switch (below(6)) {
+        switch (rnd_below(6)) {
         case 0: /* a few bit flips, mostly near the block headers at the start */
         case 1: {
-            unsigned flips = 1 + below(3);
+            unsigned flips = 1 + rnd_below(3);
             for (unsigned f = 0; f < flips && len; f++) {
-                size_t at = chance(60) ? below(len < 64 ? (unsigned)len : 64) : below((unsigned)len);
-                m[at] ^= (uint8_t)(1u << below(8));
+                size_t at = chance(60) ? rnd_below(len < 64 ? (unsigned)len : 64) : rnd_below((unsigned)len);
+                m[at] ^= (uint8_t)(1u << rnd_below(8));
             }
             break;
         }
         case 2: /* one random byte */
-            if (len) m[below((unsigned)len)] = (uint8_t)rnd();
+            if (len) m[rnd_below((unsigned)len)] = (uint8_t)rnd();
             break;
         case 3: /* truncated */
-            len = below((unsigned)len + 1);
+            len = rnd_below((unsigned)len + 1);
             break;
         case 4: /* a byte dropped */
             if (len) {
-                size_t at = below((unsigned)len);
+                size_t at = rnd_below((unsigned)len);
                 memmove(m + at, m + at + 1, len - at - 1);
                 len--;
             }
             break;
         default: /* a byte inserted */ {
-            size_t at = below((unsigned)len + 1);
+            size_t at = rnd_below((unsigned)len + 1);
             memmove(m + at + 1, m + at, len - at);
             m[at] = (uint8_t)rnd();
             len++;
@@ -199,22 +186,22 @@ static void make_data(uint8_t *d, size_t n, unsigned kind)
         for (size_t i = 0; i < n; i++) d[i] = (uint8_t)rnd();
         break;
     case 1: /* few symbols */
-        for (size_t i = 0; i < n; i++) d[i] = (uint8_t)(below(4) * 60);
+        for (size_t i = 0; i < n; i++) d[i] = (uint8_t)(rnd_below(4) * 60);
         break;
     case 2: /* runs */
         for (size_t i = 0; i < n;) {
-            size_t run = 1 + below(400);
+            size_t run = 1 + rnd_below(400);
             uint8_t v = (uint8_t)rnd();
             for (; run-- && i < n; i++) d[i] = v;
         }
         break;
     case 3: { /* a period, anywhere up to 40000 bytes: long distances */
-        size_t period = 1 + below(40000);
+        size_t period = 1 + rnd_below(40000);
         for (size_t i = 0; i < n; i++) d[i] = i < period ? (uint8_t)rnd() : (uint8_t)(d[i - period] ^ (chance(2) ? 1 : 0));
         break;
     }
     default: /* text-like */
-        for (size_t i = 0; i < n; i++) d[i] = (uint8_t)("etaoin shrdlu\n"[below(14)]);
+        for (size_t i = 0; i < n; i++) d[i] = (uint8_t)("etaoin shrdlu\n"[rnd_below(14)]);
         break;
     }
 }
@@ -231,13 +218,13 @@ static size_t deflate_with(const uint8_t *d, size_t n, uint8_t *out, size_t cap,
     /* Cut the input into pieces with sync/full/block flushes between them:
      * empty stored blocks, blocks ending mid-byte, several block types. */
     for (unsigned f = 0; f < flushes && pos < n; f++) {
-        size_t piece = below((unsigned)(n - pos) + 1);
+        size_t piece = rnd_below((unsigned)(n - pos) + 1);
         z.next_in = (Bytef *)(uintptr_t)(d + pos);
         z.avail_in = (uInt)piece;
         static const int modes[] = {Z_SYNC_FLUSH, Z_FULL_FLUSH, Z_BLOCK, Z_PARTIAL_FLUSH, Z_NO_FLUSH};
-        ck_assert_int_ne(deflate(&z, modes[below(5)]), Z_STREAM_ERROR);
+        ck_assert_int_ne(deflate(&z, modes[rnd_below(5)]), Z_STREAM_ERROR);
         pos += piece - z.avail_in;
-        if (chance(30)) deflateParams(&z, below(10), chance(50) ? Z_DEFAULT_STRATEGY : Z_FIXED);
+        if (chance(30)) deflateParams(&z, rnd_below(10), chance(50) ? Z_DEFAULT_STRATEGY : Z_FIXED);
     }
     z.next_in = (Bytef *)(uintptr_t)(d + pos);
     z.avail_in = (uInt)(n - pos);
@@ -258,19 +245,19 @@ START_TEST(test_zlib_streams_and_mutants)
     unsigned long valid = 0;
     for (unsigned i = 0; i < 2500; i++) {
         size_t n;
-        switch (below(6)) {
-        case 0: n = below(3); break;
-        case 1: n = below(300); break;
-        case 2: n = below(70000) + 66000; break; /* over 64 KiB */
-        case 3: n = below(4000) + 300; break;
-        default: n = below(20000); break;
+        switch (rnd_below(6)) {
+        case 0: n = rnd_below(3); break;
+        case 1: n = rnd_below(300); break;
+        case 2: n = rnd_below(70000) + 66000; break; /* over 64 KiB */
+        case 3: n = rnd_below(4000) + 300; break;
+        default: n = rnd_below(20000); break;
         }
         if (i % 100 == 99) n = max_n;
-        make_data(d, n, below(5));
-        const int level = (int)below(10), strategy = strategies[below(5)];
-        const int wbits = chance(70) ? 15 : 9 + (int)below(7);
-        size_t zn = deflate_with(d, n, z, 2 * max_n + 4096, level, wbits, 1 + (int)below(9), strategy,
-                                 chance(40) ? below(6) : 0);
+        make_data(d, n, rnd_below(5));
+        const int level = (int)rnd_below(10), strategy = strategies[rnd_below(5)];
+        const int wbits = chance(70) ? 15 : 9 + (int)rnd_below(7);
+        size_t zn = deflate_with(d, n, z, 2 * max_n + 4096, level, wbits, 1 + (int)rnd_below(9), strategy,
+                                 chance(40) ? rnd_below(6) : 0);
         compare(z, zn);
         ck_assert_int_eq(h5img_deflate_strict_check(z, zn, n, 0, NULL, NULL), H5IMG_DEFLATE_OK);
         if (n) ck_assert_int_eq(h5img_deflate_strict_check(z, zn, n - 1, 0, NULL, NULL), H5IMG_DEFLATE_TOO_LONG);
@@ -283,7 +270,7 @@ START_TEST(test_zlib_streams_and_mutants)
     /* compress2 itself, every level */
     for (int level = 0; level <= 9; level++) {
         for (unsigned k = 0; k < 5; k++) {
-            size_t n = k == 0 ? 0 : below(100000);
+            size_t n = k == 0 ? 0 : rnd_below(100000);
             make_data(d, n, k);
             uLongf zn = 2 * max_n + 4096;
             ck_assert_int_eq(compress2(z, &zn, d, n, level), Z_OK);
@@ -364,14 +351,14 @@ static void random_code(uint8_t *lens, unsigned n, unsigned *syms, unsigned k, u
     unsigned leaves = 1;
     depth[0] = 0;
     while (leaves < k) {
-        unsigned i = below(leaves);
-        for (unsigned tries = 0; depth[i] >= maxlen && tries < 1000; tries++) i = below(leaves);
+        unsigned i = rnd_below(leaves);
+        for (unsigned tries = 0; depth[i] >= maxlen && tries < 1000; tries++) i = rnd_below(leaves);
         ck_assert_uint_lt(depth[i], maxlen);
         depth[i]++;
         depth[leaves++] = depth[i];
     }
     for (unsigned j = k; j > 1; j--) {
-        unsigned r = below(j), t = syms[j - 1];
+        unsigned r = rnd_below(j), t = syms[j - 1];
         syms[j - 1] = syms[r];
         syms[r] = t;
     }
@@ -413,20 +400,20 @@ typedef struct {
 static void plan_defaults(block_plan *p)
 {
     memset(p, 0, sizeof *p);
-    p->hlit = below(30);
-    p->hdist = below(30);
+    p->hlit = rnd_below(30);
+    p->hdist = rnd_below(30);
     p->use_runs = chance(70);
-    p->items = below(400);
+    p->items = rnd_below(400);
 }
 
 static void plan_random(block_plan *p)
 {
     plan_defaults(p);
-    if (chance(15)) p->hlit = 30 + below(2);
-    if (chance(15)) p->hdist = 30 + below(2);
-    if (chance(25)) p->lit_shape = 1 + below(3);
-    if (chance(30)) p->dist_shape = 1 + below(4);
-    if (chance(20)) p->pre_shape = 1 + below(4);
+    if (chance(15)) p->hlit = 30 + rnd_below(2);
+    if (chance(15)) p->hdist = 30 + rnd_below(2);
+    if (chance(25)) p->lit_shape = 1 + rnd_below(3);
+    if (chance(30)) p->dist_shape = 1 + rnd_below(4);
+    if (chance(20)) p->pre_shape = 1 + rnd_below(4);
     p->no_eob = chance(4);
     p->repeat_first = chance(4);
     p->repeat_overflow = chance(4);
@@ -481,14 +468,14 @@ static void emit_symbols(bitw *w, sim_t *sim, const block_plan *p, const uint8_t
     const int single_lit = used == 1 && ones == 1;
     for (unsigned i = 0; i < p->items; i++) {
         if (nl && (!nlsym || chance(60) || sim->n == 0)) {
-            unsigned s = lits[below(nl)];
+            unsigned s = lits[rnd_below(nl)];
             bw_code(w, lc[s], ll[s]);
             sim_put(sim, (uint8_t)s);
             continue;
         }
         if (!nlsym) break;
-        unsigned ls = lens_[below(nlsym)], lextra, lbase = length_base(ls, &lextra);
-        unsigned length = lbase + below(1u << lextra);
+        unsigned ls = lens_[rnd_below(nlsym)], lextra, lbase = length_base(ls, &lextra);
+        unsigned length = lbase + rnd_below(1u << lextra);
         if (length > 258) length = 258;
         if (!nd) { /* no distance code: a length is all zlib needs to fail */
             bw_code(w, lc[ls], ll[ls]);
@@ -497,16 +484,16 @@ static void emit_symbols(bitw *w, sim_t *sim, const block_plan *p, const uint8_t
                 bw_bits(w, (uint32_t)rnd(), 5);
                 continue;
             }
-            bw_bits(w, below(2), 1); /* libdeflate: any 1 bit is distance symbol 0 */
+            bw_bits(w, rnd_below(2), 1); /* libdeflate: any 1 bit is distance symbol 0 */
             for (unsigned j = 0; j < length && sim->n; j++) sim_put(sim, sim->d[sim->n - 1]);
             continue;
         }
-        unsigned ds = dists[below(nd)], dextra, dbase = dist_base(ds, &dextra);
-        unsigned dist = dbase + below(1u << dextra);
+        unsigned ds = dists[rnd_below(nd)], dextra, dbase = dist_base(ds, &dextra);
+        unsigned dist = dbase + rnd_below(1u << dextra);
         if (ds < 30 && dist > sim->n && !p->too_far) {
             if (dbase > sim->n) continue; /* this symbol cannot reach back that little */
             unsigned span = (unsigned)(sim->n - dbase) + 1;
-            dist = dbase + below(span < (1u << dextra) ? span : 1u << dextra);
+            dist = dbase + rnd_below(span < (1u << dextra) ? span : 1u << dextra);
         }
         if (p->too_far && chance(20) && ds < 30 && sim->n + 1 >= dbase && sim->n + 1 < dbase + (1u << dextra))
             dist = (unsigned)sim->n + 1;
@@ -540,12 +527,12 @@ static void shape_code(uint8_t *lens, unsigned n, unsigned *syms, unsigned k, un
     }
     if (shape == 1 || k == 1) {
         memset(lens, 0, n);
-        lens[keep >= 0 ? (unsigned)keep : syms[below(k)]] = 1;
+        lens[keep >= 0 ? (unsigned)keep : syms[rnd_below(k)]] = 1;
         return;
     }
     random_code(lens, n, syms, k, maxlen);
     if (shape == 2) { /* incomplete: lengthen a code by one (if possible) */
-        unsigned s = syms[below(k)];
+        unsigned s = syms[rnd_below(k)];
         if (lens[s] < maxlen) lens[s]++;
         else lens[s] = 0;
     } else if (shape == 3) { /* over-subscribed: one more code of an existing length */
@@ -564,18 +551,18 @@ static void dynamic_block(bitw *w, sim_t *sim, const block_plan *p)
     uint8_t ll[288], dl[32];
     unsigned syms[288], k = 0;
     /* literal/length code: a random subset, the end-of-block code always */
-    unsigned want = chance(30) ? nlen : 2 + below(nlen - 1);
+    unsigned want = chance(30) ? nlen : 2 + rnd_below(nlen - 1);
     syms[k++] = 256;
     for (unsigned s = 0; s < nlen && k < want; s++)
-        if (s != 256 && below(nlen) < want) syms[k++] = s;
+        if (s != 256 && rnd_below(nlen) < want) syms[k++] = s;
     if (k < 2) syms[k++] = 'a';
     shape_code(ll, nlen, syms, k, 15, p->lit_shape == 4 ? 0 : p->lit_shape, 256);
     if (p->no_eob) ll[256] = 0;
     k = 0;
-    want = 1 + below(ndist);
+    want = 1 + rnd_below(ndist);
     for (unsigned s = 0; s < ndist && k < want; s++)
-        if (below(ndist) < want) syms[k++] = s;
-    if (k == 0) syms[k++] = below(ndist);
+        if (rnd_below(ndist) < want) syms[k++] = s;
+    if (k == 0) syms[k++] = rnd_below(ndist);
     if (k < 2 && p->dist_shape != 1) syms[k++] = (syms[0] + 1) % ndist == syms[0] ? 0 : (syms[0] + 1) % ndist;
     if (ndist == 1 && p->dist_shape != 4) {
         memset(dl, 0, sizeof dl);
@@ -590,7 +577,7 @@ static void dynamic_block(bitw *w, sim_t *sim, const block_plan *p)
     memcpy(all + nlen, dl, ndist);
     const unsigned total = nlen + ndist;
     unsigned item_sym[400], item_extra[400], item_bits[400], items = 0;
-    if (p->repeat_first) item_sym[items] = 16, item_extra[items] = below(4), item_bits[items++] = 2;
+    if (p->repeat_first) item_sym[items] = 16, item_extra[items] = rnd_below(4), item_bits[items++] = 2;
     for (unsigned i = 0; i < total;) {
         unsigned v = all[i], run = 1;
         while (i + run < total && all[i + run] == v) run++;
@@ -626,7 +613,7 @@ static void dynamic_block(bitw *w, sim_t *sim, const block_plan *p)
     unsigned ncode = 4;
     for (unsigned i = 0; i < 19; i++)
         if (pl[order[i]]) ncode = i + 1 > 4 ? i + 1 : 4;
-    if (chance(20)) ncode += below(20 - ncode);
+    if (chance(20)) ncode += rnd_below(20 - ncode);
     uint16_t pc[19];
     canonical(pl, 19, pc);
 
@@ -655,7 +642,7 @@ static void stored_block(bitw *w, sim_t *sim, unsigned len, int bad_nlen)
     bw_bits(w, 0, 2);
     bw_align(w);
     unsigned nlen = ~len & 0xffffu;
-    if (bad_nlen) nlen ^= 1u << below(16);
+    if (bad_nlen) nlen ^= 1u << rnd_below(16);
     bw_bits(w, len, 16);
     bw_bits(w, nlen, 16);
     for (unsigned i = 0; i < len; i++) {
@@ -673,7 +660,7 @@ static void build_stream(bitw *w, sim_t *sim, unsigned cinfo, unsigned blocks, c
     w->n = 0;
     w->acc = w->nacc = 0;
     sim->n = 0;
-    unsigned cmf = cinfo << 4 | 8, flg = below(4) << 6;
+    unsigned cmf = cinfo << 4 | 8, flg = rnd_below(4) << 6;
     flg += (31 - (cmf << 8 | flg) % 31) % 31;
     bw_bits(w, cmf, 8);
     bw_bits(w, flg, 8);
@@ -687,10 +674,10 @@ static void build_stream(bitw *w, sim_t *sim, unsigned cinfo, unsigned blocks, c
         block_plan p;
         if (plan) p = *plan;
         else plan_random(&p);
-        unsigned type = below(10);
+        unsigned type = rnd_below(10);
         if (plan || type < 6) dynamic_block(w, sim, &p);
         else if (type < 9) fixed_block(w, sim, &p);
-        else stored_block(w, sim, below(300), chance(10));
+        else stored_block(w, sim, rnd_below(300), chance(10));
         if (!plan && chance(1)) bw_bits(w, 3 << 1 | 1, 3); /* block type 3 */
     }
     bw_align(w);
@@ -705,9 +692,9 @@ START_TEST(test_crafted_blocks_and_mutants)
     bitw w = {0};
     sim_t sim = {0};
     for (unsigned i = 0; i < 5000; i++) {
-        unsigned cinfo = chance(80) ? 7 : below(8);
-        unsigned prefix = chance(15) ? 24000 + below(10000) : chance(20) ? below(3000) : 0;
-        build_stream(&w, &sim, cinfo, 1 + below(3), NULL, prefix);
+        unsigned cinfo = chance(80) ? 7 : rnd_below(8);
+        unsigned prefix = chance(15) ? 24000 + rnd_below(10000) : chance(20) ? rnd_below(3000) : 0;
+        build_stream(&w, &sim, cinfo, 1 + rnd_below(3), NULL, prefix);
         compare(w.p, w.n);
         compare_mutants(w.p, w.n, 4);
     }
@@ -716,10 +703,10 @@ START_TEST(test_crafted_blocks_and_mutants)
     for (unsigned i = 0; i < 1500; i++) {
         block_plan p;
         plan_defaults(&p);
-        p.dist_shape = below(3) == 0 ? (int)(below(2) ? 1 : 4) : 0;
+        p.dist_shape = rnd_below(3) == 0 ? (int)(rnd_below(2) ? 1 : 4) : 0;
         p.lit_shape = chance(5) ? 1 : 0;
-        if (p.dist_shape == 4) p.items = 0, p.hdist = below(30);
-        build_stream(&w, &sim, 7, 1, &p, chance(20) ? below(40000) : 0);
+        if (p.dist_shape == 4) p.items = 0, p.hdist = rnd_below(30);
+        build_stream(&w, &sim, 7, 1, &p, chance(20) ? rnd_below(40000) : 0);
         size_t out = 0;
         verdict z = zlib_ref(w.p, w.n, 0, 1);
         ck_assert_msg(z.ok, "a well-formed hand-built stream is rejected by zlib (test generator bug): lit %d dist %d hlit %u hdist %u items %u", p.lit_shape, p.dist_shape, p.hlit, p.hdist, p.items);
@@ -831,7 +818,7 @@ START_TEST(test_named_leniencies_rejected)
         named_case(what, &p, 0, 0, 0);
         plan_defaults(&p);
         p.dist_shape = shape;
-        p.hdist = 3 + below(26);
+        p.hdist = 3 + rnd_below(26);
         snprintf(what, sizeof what, "distance code %s", shapes[shape]);
         named_case(what, &p, 0, 0, 0);
     }

@@ -23,20 +23,7 @@
 
 /* ---------------------------------------------------------------- helpers */
 
-static uint64_t rng_state;
-
-static uint64_t rnd(void)
-{
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static uint32_t rnd_below(uint32_t n)
-{
-    return n ? (uint32_t)(rnd() % n) : 0;
-}
+#include "test_random.h"
 
 typedef struct {
     uint8_t *p;
