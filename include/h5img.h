@@ -24,7 +24,7 @@ extern "C" {
 #define H5IMG_FILTER_ID 49301
 
 /** Name the filter reports to HDF5 (visible in h5dump -p and h5ls -v). */
-#define H5IMG_FILTER_NAME "h5img: PNG/JPEG image chunks (https://example.invalid/h5img)"
+#define H5IMG_FILTER_NAME "h5img: PNG/JPEG image chunks decoded on read"
 
 #define H5IMG_VERSION_MAJOR 0
 #define H5IMG_VERSION_MINOR 1
