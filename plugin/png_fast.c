@@ -13,18 +13,12 @@
  * IDAT chunks must be consecutive and followed by IEND, the last bytes. */
 #include "deflate_strict.h"
 #include "h5img_internal.h"
+#include "png_private.h"
 #include "png_unfilter.h"
 
 #include <libdeflate.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define PNG_U31_MAX 0x7fffffffu
-
-static uint32_t be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 
 static int chunk_is(const uint8_t *type, const char *name)
 {

@@ -5,13 +5,6 @@
 #include <string.h>
 #include <zlib.h>
 
-#define PNG_SIGNATURE_BYTES 8
-
-static uint32_t be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 /* The IDAT payloads as one buffer: the file's own bytes when there is one
  * IDAT (the common case, no copy), else concatenated into the decoder's
  * scratch (the image is already decoded, so scratch is free); their total

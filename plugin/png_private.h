@@ -4,6 +4,15 @@
 
 #include "h5img_internal.h"
 
+#define PNG_SIGNATURE_BYTES 8
+#define PNG_U31_MAX 0x7fffffffu /* PNG limits lengths, sizes and gAMA values to 2^31 - 1 */
+
+/* A PNG's big-endian 32-bit field (chunk lengths, IHDR sizes, CRCs). */
+static inline uint32_t be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
 /* What libpng 1.6 would make of the colour-space chunks before the first
  * IDAT: only these decide whether OpenCV's rgb_to_gray uses gamma tables. */
 typedef struct h5img_png_colorspace {

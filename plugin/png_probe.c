@@ -3,14 +3,7 @@
 
 #include <string.h>
 
-#define PNG_SIGNATURE_BYTES 8
 #define PNG_IHDR_END 33 /* signature + IHDR length/type + 13 data bytes + CRC */
-#define PNG_CHUNK_MAX 0x7fffffffu
-
-static uint32_t be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 
 static int type_is(const uint8_t *type, const char *name)
 {
@@ -28,7 +21,7 @@ static h5img_status walk_header_chunks(const uint8_t *data, size_t size, chunk_v
         if (size < pos || size - pos < 8) return H5IMG_E_TRUNCATED;
         uint32_t length = be32(data + pos);
         const uint8_t *type = data + pos + 4;
-        if (length > PNG_CHUNK_MAX) return H5IMG_E_CORRUPT;
+        if (length > PNG_U31_MAX) return H5IMG_E_CORRUPT;
         if (type_is(type, "IDAT")) return H5IMG_OK;
         if (type_is(type, "IEND")) return H5IMG_E_CORRUPT;
         if (size - pos - 8 < (size_t)length + 4) return H5IMG_E_TRUNCATED;
@@ -191,7 +184,7 @@ h5img_status h5img_png_check_iend(const uint8_t *data, size_t size)
     size_t pos = PNG_SIGNATURE_BYTES;
     while (size >= pos && size - pos >= 8) {
         uint32_t length = be32(data + pos);
-        if (length > PNG_CHUNK_MAX) return H5IMG_E_CORRUPT;
+        if (length > PNG_U31_MAX) return H5IMG_E_CORRUPT;
         if (type_is(data + pos + 4, "IEND")) {
             if (length != 0) return H5IMG_E_CORRUPT;
             if (size - pos < 12) return H5IMG_E_TRUNCATED;
