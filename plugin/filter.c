@@ -386,6 +386,7 @@ static size_t decode_chunk(const h5img_params *params, size_t decoded_bytes, siz
                            void **buf)
 {
     void *out = H5allocate_memory(decoded_bytes, 0);
+    h5img_advise_huge_pages(out, decoded_bytes);
     if (!out) {
         PUSH_ERROR(H5E_CANTFILTER, "cannot allocate %zu bytes for a decoded %ux%ux%u image", decoded_bytes,
                    params->layout.width, params->layout.height, params->layout.channels);

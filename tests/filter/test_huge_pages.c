@@ -1,0 +1,103 @@
+/* test_huge_pages.c: the filter's output-buffer advice reaches the kernel for large buffers and only for them. */
+/*
+ * The advice only changes speed, so what can be checked is that the kernel
+ * recorded it: /proc/self/smaps lists "hg" in VmFlags for a mapping that
+ * carries MADV_HUGEPAGE. A kernel built without transparent huge pages has
+ * no /sys/kernel/mm/transparent_hugepage and must refuse the advice.
+ */
+#include "h5img_internal.h"
+
+#include <check.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MIB ((size_t)1 << 20)
+
+static int kernel_has_thp(void)
+{
+    return access("/sys/kernel/mm/transparent_hugepage/enabled", F_OK) == 0;
+}
+
+/* 1 if the smaps entry containing `address` lists the VmFlags `flag`, 0 if
+ * not, -1 if no mapping contains it. */
+static int mapping_has_flag(const void *address, const char *flag)
+{
+    FILE *smaps = fopen("/proc/self/smaps", "r");
+    ck_assert_ptr_nonnull(smaps);
+    char line[512];
+    int inside = 0, result = -1;
+    uintptr_t target = (uintptr_t)address;
+    while (fgets(line, sizeof line, smaps)) {
+        unsigned long start, end;
+        if (sscanf(line, "%lx-%lx ", &start, &end) == 2 && strchr(line, '-') < strchr(line, ' ')) {
+            inside = target >= start && target < end;
+            continue;
+        }
+        if (inside && strncmp(line, "VmFlags:", 8) == 0) {
+            char padded[520];
+            snprintf(padded, sizeof padded, "%s ", line + 8);
+            char wanted[16];
+            snprintf(wanted, sizeof wanted, " %s ", flag);
+            result = strstr(padded, wanted) != NULL;
+            break;
+        }
+    }
+    fclose(smaps);
+    return result;
+}
+
+static void *round_up(void *p, size_t to)
+{
+    return (void *)(((uintptr_t)p + to - 1) & ~(uintptr_t)(to - 1));
+}
+
+START_TEST(large_buffer_is_advised)
+{
+    size_t size = 15 * MIB; /* one decoded 2448x2048 RGB frame */
+    unsigned char *buffer = malloc(size);
+    ck_assert_ptr_nonnull(buffer);
+    void *interior = round_up(buffer, 2 * MIB);
+    int taken = h5img_advise_huge_pages(buffer, size);
+    if (!kernel_has_thp()) {
+        ck_assert_int_eq(taken, 0);
+    } else {
+        ck_assert_int_eq(taken, 1);
+        ck_assert_int_eq(mapping_has_flag(interior, "hg"), 1);
+    }
+    /* Advice must not disturb the contents. */
+    memset(buffer, 0x5a, size);
+    ck_assert_int_eq(buffer[0], 0x5a);
+    ck_assert_int_eq(buffer[size - 1], 0x5a);
+    free(buffer);
+}
+END_TEST
+
+START_TEST(small_or_missing_buffer_is_left_alone)
+{
+    ck_assert_int_eq(h5img_advise_huge_pages(NULL, 64 * MIB), 0);
+    /* A 1 MiB buffer has no whole aligned huge page to speak of: below the
+     * 4 MiB threshold the call must not even try. */
+    size_t size = MIB;
+    unsigned char *buffer = malloc(size);
+    ck_assert_ptr_nonnull(buffer);
+    ck_assert_int_eq(h5img_advise_huge_pages(buffer, size), 0);
+    free(buffer);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *suite = suite_create("huge_pages");
+    TCase *tc = tcase_create("advice");
+    tcase_add_test(tc, large_buffer_is_advised);
+    tcase_add_test(tc, small_or_missing_buffer_is_left_alone);
+    suite_add_tcase(suite, tc);
+    SRunner *runner = srunner_create(suite);
+    srunner_run_all(runner, CK_NORMAL);
+    int failed = srunner_ntests_failed(runner);
+    srunner_free(runner);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
