@@ -46,6 +46,15 @@ static const char USAGE[] =
     "  read-only. A repacked OUT uses the HDF5 1.10 file format (no chunk index\n"
     "  per frame); an unpacked OUT uses the most compatible format.\n"
     "\n"
+    "  Frames stored contiguously in IN (the SMC layout) never pass through\n"
+    "  h5imgrepack's memory: IN is mapped read-only, only the image headers are\n"
+    "  looked at, and a second thread has the kernel copy the bytes from IN into\n"
+    "  OUT (splice, else copy_file_range) while HDF5 writes the rest. Other\n"
+    "  frames (chunked or compressed in IN) are read through HDF5. -v says how\n"
+    "  many frames went each way. If a write into OUT fails (disk full, file\n"
+    "  size limit), the run stops with an error naming the cause and OUT is not\n"
+    "  created.\n"
+    "\n"
     "  H5IMG_ORIGINAL is one line of key=value tokens, for example\n"
     "    format=1 size=80213 order=le layout=contiguous maxdims=80213 alloc=2\n"
     "    fill_time=2 attr_order=0 added=CLASS,IMAGE_VERSION,IMAGE_SUBCLASS\n"
@@ -75,6 +84,12 @@ static const char USAGE[] =
     "                        run, '?' one character, '[...]' a class. Repeatable;\n"
     "                        the last matching --rule wins.\n"
     "      --force           replace OUT if it exists\n"
+    "      --no-sync         do not fsync OUT (nor its directory) before\n"
+    "                        finishing, like cp and h5repack: faster, but if the\n"
+    "                        machine crashes (power loss, kernel panic) soon\n"
+    "                        after, OUT may be missing, empty or incomplete even\n"
+    "                        though h5imgrepack succeeded. An interrupted run still\n"
+    "                        never leaves a partial OUT, and IN is never written.\n"
     "  -v, --verbose         list each dataset as it is handled\n"
     "  -q, --quiet           no progress line and no summary (problems are still\n"
     "                        listed)\n"
@@ -103,6 +118,7 @@ static const struct option LONG_OPTIONS[] = {
     {"strict", no_argument, NULL, 1001},
     {"bgr", no_argument, NULL, 1002},
     {"force", no_argument, NULL, 1003},
+    {"no-sync", no_argument, NULL, 1004},
     {"rule", required_argument, NULL, 'r'},
     {"verbose", no_argument, NULL, 'v'},
     {"quiet", no_argument, NULL, 'q'},
@@ -165,6 +181,7 @@ static int parse_options(int argc, char **argv, struct repack_options *opt)
         case 1001: opt->strict = 1; break;
         case 1002: opt->bgr = 1; break;
         case 1003: opt->force = 1; break;
+        case 1004: opt->no_sync = 1; break;
         case 'r':
             if (add_rule(opt, optarg) < 0) return -1;
             break;
@@ -208,10 +225,11 @@ static uint64_t file_size(const char *path)
  * there a single-chunk dataset needs no chunk B-tree, which otherwise costs
  * about 3 kB per frame. An unpacked file goes back to the most compatible
  * format, like the legacy files it restores. */
-static hid_t create_output(hid_t in, int unpack)
+static hid_t create_output(struct repack_ctx *ctx)
 {
-    hid_t fcpl = H5Fget_create_plist(in);
-    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    int unpack = ctx->opt->unpack;
+    hid_t fcpl = H5Fget_create_plist(ctx->in);
+    hid_t fapl = repack_vfd_fapl(&ctx->source, !ctx->opt->no_sync, &ctx->output);
     hid_t out = -1;
     if (fcpl >= 0 && fapl >= 0 &&
         (unpack || H5Pset_libver_bounds(fapl, H5F_LIBVER_V110, H5F_LIBVER_LATEST) >= 0))
@@ -246,22 +264,29 @@ static int repack_files(struct repack_ctx *ctx)
         tool_error("cannot open '%s' as an HDF5 file", ctx->opt->in);
         return -1;
     }
-    ctx->out = create_output(ctx->in, ctx->opt->unpack);
+    if (repack_source_open(&ctx->source, ctx->opt->in, ctx->in) < 0)
+        tool_verbose("'%s' cannot be mapped: frames are read through HDF5", ctx->opt->in);
+    ctx->out = create_output(ctx);
     int rc = -1;
     if (ctx->out < 0)
         tool_error("cannot create '%s'", repack_safe_temp_path());
     else
         rc = run_walk(ctx);
     if (ctx->out >= 0) {
+        ctx->output.closing = 1;
         if (rc == 0 && H5Fflush(ctx->out, H5F_SCOPE_GLOBAL) < 0) {
-            tool_error("cannot flush '%s'", repack_safe_temp_path());
+            if (!repack_output_failed(ctx)) tool_error("cannot flush '%s'", repack_safe_temp_path());
             rc = -1;
         }
         if (H5Fclose(ctx->out) < 0 && rc == 0) {
-            tool_error("cannot close '%s'", repack_safe_temp_path());
+            if (!repack_output_failed(ctx)) tool_error("cannot close '%s'", repack_safe_temp_path());
             rc = -1;
         }
     }
+    if (repack_output_failed(ctx)) rc = -1; /* a copy that failed after HDF5's last call */
+    /* A copier still running (OUT kept open by an object HDF5 still holds)
+     * may read IN's mapping: it is then left to the process exit. */
+    if (ctx->output.open_files == 0) repack_source_close(&ctx->source);
     H5Fclose(ctx->in);
     return rc;
 }
@@ -275,9 +300,10 @@ static int run(const struct repack_options *opt)
     if (repack_safe_begin(opt) < 0) return TOOL_EXIT_FAILURE;
     struct repack_ctx ctx = {0};
     ctx.opt = opt;
+    ctx.source.fd = -1;
     double started = tool_now();
     int rc = repack_files(&ctx);
-    if (rc == 0) rc = repack_safe_commit(opt->out);
+    if (rc == 0) rc = repack_safe_commit(opt->out, !opt->no_sync);
     if (rc < 0) repack_safe_abort();
     if (rc == 0) repack_report(&ctx, tool_now() - started, file_size(opt->in), file_size(opt->out));
     int status = rc < 0 ? TOOL_EXIT_FAILURE : opt->strict && ctx.stats.kept_raw ? TOOL_EXIT_PARTIAL : TOOL_EXIT_OK;

@@ -28,6 +28,7 @@ struct repack_options {
     int strict;
     int bgr;
     int force;
+    int no_sync; /* --no-sync: OUT is renamed into place without fsync */
     struct repack_rule_map *rules;
     size_t rule_count;
 };
@@ -53,6 +54,33 @@ struct repack_stats {
     size_t problem_capacity;
 };
 
+/* IN mapped read-only (see repack_source.c). */
+struct repack_source {
+    int fd; /* -1 and map NULL: not mapped, frames are read through HDF5 */
+    const unsigned char *map;
+    size_t size;
+};
+
+/* Raw-data writes the kernel moved from IN to OUT itself (splice or
+ * copy_file_range), and those that went through memory (pwrite from the
+ * mapping, where neither works between the two files). */
+struct repack_copy_stats {
+    uint64_t kernel_writes;
+    uint64_t kernel_bytes;
+    uint64_t memory_writes;
+    uint64_t memory_bytes;
+};
+
+/* Shared between the tool and OUT's file driver (repack_vfd.c). */
+struct repack_output {
+    struct repack_copy_stats copied; /* complete once OUT is closed */
+    int error;                       /* errno of the first write into OUT that was lost, 0 if none */
+    int reported;                    /* the tool has printed it */
+    int open_files;                  /* files whose copier may still read IN: keep it mapped */
+    int closing;                     /* set by the tool before flushing and closing OUT: from then
+                                        on write errors are recorded here, not returned to HDF5 */
+};
+
 /* An object reachable through more than one hard link, already written. */
 struct repack_seen {
     haddr_t addr;
@@ -64,6 +92,8 @@ struct repack_ctx {
     hid_t in;
     hid_t out;
     h5img_decoder *decoder; /* only with --verify */
+    struct repack_source source;
+    struct repack_output output;
     struct repack_stats stats;
     struct repack_seen *seen;
     size_t seen_count;
@@ -123,11 +153,50 @@ char *repack_read_string_attr(hid_t obj, const char *name);
  * handlers that remove it. Returns 0 or -1 after tool_error. */
 int repack_safe_begin(const struct repack_options *opt);
 const char *repack_safe_temp_path(void);
-/* fsync the closed temporary file, rename it over OUT, fsync the directory.
- * Signals are held off from here on: after the rename the job is done. */
-int repack_safe_commit(const char *out);
+/* fsync the closed temporary file (unless !sync), rename it over OUT, fsync
+ * the directory (unless !sync). Signals are held off from here on: after
+ * the rename the job is done. */
+int repack_safe_commit(const char *out, int sync);
 /* Remove the temporary file (failure paths). */
 void repack_safe_abort(void);
+
+/* ---- repack_source.c ---- */
+
+/* Map IN (the file HDF5 has open as `in`). Returns -1 when it cannot be
+ * mapped; frames are then read through HDF5, which is only slower. */
+int repack_source_open(struct repack_source *source, const char *path, hid_t in);
+void repack_source_close(struct repack_source *source);
+/* The `length` bytes of a contiguous 1-D byte dataset, where they lie in the
+ * mapping; NULL when they are not in one run there. */
+const unsigned char *repack_source_bytes(const struct repack_source *source, hid_t dataset, hsize_t length);
+
+/* ---- repack_copy.c ---- */
+
+/* A worker thread copying ranges of IN into OUT in submission order. Calls
+ * return 0 or the errno of the first failed copy, after which every call
+ * fails with it and queued copies are dropped. */
+struct repack_copier;
+/* writeback: start writeback of the copied ranges as it goes (OUT will be fsynced). */
+struct repack_copier *repack_copier_start(int in_fd, const unsigned char *map, int out_fd, int writeback);
+/* Queue IN[src, src+len) -> OUT[dst, dst+len); waits only when the queue is full. */
+int repack_copier_submit(struct repack_copier *copier, uint64_t src, uint64_t dst, uint64_t len);
+/* Wait until no queued copy touches OUT[start, start+len). */
+int repack_copier_settle(struct repack_copier *copier, uint64_t start, uint64_t len);
+/* Wait until every queued copy is done. */
+int repack_copier_drain(struct repack_copier *copier);
+/* One past the highest byte of OUT written so far. */
+uint64_t repack_copier_end(struct repack_copier *copier);
+/* Finish the queue, join the thread, add the counts to `stats`, free. */
+int repack_copier_stop(struct repack_copier *copier, struct repack_copy_stats *stats);
+
+/* ---- repack_vfd.c ---- */
+
+/* File access property list for OUT: the sec2 driver, except that raw data
+ * HDF5 writes from a buffer inside source's mapping (a frame chunk passed
+ * straight from IN) is copied in the kernel by a repack_copier. `output`
+ * receives the counts and the first lost write (a failed copy or sec2
+ * write); it must outlive the file. */
+hid_t repack_vfd_fapl(const struct repack_source *source, int writeback, struct repack_output *output);
 
 /* ---- repack_report.c ---- */
 
@@ -138,5 +207,8 @@ void repack_progress(struct repack_ctx *ctx, uint64_t bytes);
 /* Print the problem list and, unless quiet, the closing summary. */
 void repack_report(const struct repack_ctx *ctx, double seconds, uint64_t bytes_in, uint64_t bytes_out);
 void repack_stats_free(struct repack_stats *stats);
+/* When OUT's driver has recorded a failed write, say so once (naming OUT and
+ * the errno text) and return 1; otherwise 0. */
+int repack_output_failed(struct repack_ctx *ctx);
 
 #endif

@@ -38,6 +38,7 @@ struct original {
     size_t filter_count;
     struct original_filter filters[MAX_FILTERS];
     char added[256]; /* comma-separated attribute names repack wrote */
+    hsize_t attr_count; /* not recorded: spares the attribute look-ups on frames that have none */
 };
 
 static hsize_t dataset_length(hid_t dataset);
@@ -118,6 +119,9 @@ static int copy_as_is(hid_t src_group, hid_t dst_group, const char *name, hid_t 
 static enum repack_outcome keep_raw(struct repack_ctx *ctx, hid_t src_group, hid_t dst_group, const char *name,
                                     const char *path, hid_t lcpl, const char *reason)
 {
+    /* Not the frame's fault: OUT is lost. HDF5 1.10 can crash in H5Ocopy
+     * after a failed write, and OUT is deleted anyway. */
+    if (repack_output_failed(ctx)) return REPACK_FAILED;
     if (copy_as_is(src_group, dst_group, name, lcpl) < 0) {
         tool_error("%s: cannot copy the dataset as it is (after: %s)", path, reason);
         return REPACK_FAILED;
@@ -194,6 +198,9 @@ static int describe_original(hid_t dataset, struct original *orig)
     if (orig->layout == H5D_CHUNKED && H5Pget_chunk(dcpl, 1, &orig->chunk) != 1) goto done;
     if (H5Pget_attr_creation_order(dcpl, &orig->attr_order) < 0) goto done;
     if (describe_fill(dcpl, orig) < 0 || describe_filters(dcpl, orig) < 0) goto done;
+    H5O_info_t info;
+    if (H5Oget_info2(dataset, &info, H5O_INFO_NUM_ATTRS) < 0) goto done;
+    orig->attr_count = info.num_attrs;
     rc = describe_space(dataset, orig);
 done:
     H5Pclose(dcpl);
@@ -363,7 +370,7 @@ static int add_image_attrs(hid_t dataset, hid_t src, const h5img_layout *layout,
         return 0; /* the Image specification has no 4-channel class */
     }
     for (int i = 0; i < 4 && values[i]; i++) {
-        if (H5Aexists(src, IMAGE_ATTRS[i]) > 0) continue; /* never overwrite what the file had */
+        if (orig->attr_count && H5Aexists(src, IMAGE_ATTRS[i]) > 0) continue; /* never overwrite what the file had */
         if (repack_write_string_attr(dataset, IMAGE_ATTRS[i], values[i]) < 0) return -1;
         append(orig->added, sizeof orig->added, "%s%s", orig->added[0] ? "," : "", IMAGE_ATTRS[i]);
     }
@@ -397,8 +404,9 @@ static hid_t image_dcpl(const h5img_layout *layout, h5img_codec codec, const str
 }
 
 /* Create the image dataset and store the bytes as its only chunk. */
-static hid_t write_image(hid_t dst_group, const char *name, hid_t lcpl, const h5img_layout *layout,
-                         h5img_codec codec, const struct original *orig, const void *bytes, size_t size)
+static hid_t write_image(struct repack_ctx *ctx, hid_t dst_group, const char *name, hid_t lcpl,
+                         const h5img_layout *layout, h5img_codec codec, const struct original *orig,
+                         const void *bytes, size_t size)
 {
     hsize_t dims[3] = {layout->height, layout->width, layout->channels};
     hsize_t offset[3] = {0, 0, 0};
@@ -409,7 +417,7 @@ static hid_t write_image(hid_t dst_group, const char *name, hid_t lcpl, const h5
     if (space >= 0 && dcpl >= 0) dataset = H5Dcreate2(dst_group, name, type, space, lcpl, dcpl, H5P_DEFAULT);
     if (dataset >= 0 && H5Dwrite_chunk(dataset, H5P_DEFAULT, 0, offset, size, bytes) < 0) {
         H5Dclose(dataset);
-        H5Ldelete(dst_group, name, H5P_DEFAULT);
+        if (!ctx->output.error) H5Ldelete(dst_group, name, H5P_DEFAULT); /* a lost OUT needs no tidying */
         dataset = -1;
     }
     if (dcpl >= 0) H5Pclose(dcpl);
@@ -420,7 +428,7 @@ static hid_t write_image(hid_t dst_group, const char *name, hid_t lcpl, const h5
 static int finish_attributes(hid_t dataset, hid_t src, const h5img_layout *layout, struct original *orig)
 {
     char record[2048];
-    if (repack_copy_attributes(src, dataset, NULL, NULL) < 0) return -1;
+    if (orig->attr_count && repack_copy_attributes(src, dataset, NULL, NULL) < 0) return -1;
     if (add_image_attrs(dataset, src, layout, orig) < 0) return -1;
     format_original(orig, record, sizeof record);
     return repack_write_string_attr(dataset, REPACK_ORIGINAL_ATTR, record);
@@ -449,7 +457,7 @@ static enum repack_outcome convert_bytes(struct repack_ctx *ctx, hid_t src, hid_
     }
     if (ctx->decoder && verify_frame(ctx, bytes, size, &layout, reason, sizeof reason) < 0)
         return keep_raw(ctx, src_group, dst_group, name, path, lcpl, reason);
-    hid_t dataset = write_image(dst_group, name, lcpl, &layout, info.codec, orig, bytes, size);
+    hid_t dataset = write_image(ctx, dst_group, name, lcpl, &layout, info.codec, orig, bytes, size);
     if (dataset < 0)
         return keep_raw(ctx, src_group, dst_group, name, path, lcpl, "HDF5 refused the image dataset");
     int rc = finish_attributes(dataset, src, &layout, orig);
@@ -470,19 +478,29 @@ static enum repack_outcome convert_dataset(struct repack_ctx *ctx, hid_t dataset
     unsigned char head[8];
     hsize_t length = dataset_length(dataset);
     hsize_t head_size = length < sizeof head ? length : sizeof head;
-    if (read_prefix(dataset, head_size, head) < 0) return REPACK_NOT_FRAME;
+    struct original orig;
+    if (describe_original(dataset, &orig) < 0) return REPACK_NOT_FRAME;
+    /* Bytes still in IN's mapping are never copied by this process: HDF5 is
+     * handed the mapped address and OUT's driver has the kernel move them. */
+    const unsigned char *mapped =
+        orig.layout == H5D_CONTIGUOUS ? repack_source_bytes(&ctx->source, dataset, length) : NULL;
+    if (mapped)
+        memcpy(head, mapped, (size_t)head_size);
+    else if (read_prefix(dataset, head_size, head) < 0)
+        return REPACK_NOT_FRAME;
     if (h5img_detect(head, (size_t)head_size) == H5IMG_CODEC_UNKNOWN) return REPACK_NOT_FRAME;
     int rule = choose_rule(ctx->opt, path);
     if (rule == REPACK_RULE_KEEP) return REPACK_NOT_FRAME;
-    struct original orig;
-    if (describe_original(dataset, &orig) < 0) return REPACK_NOT_FRAME;
 
     ctx->stats.frames_seen++;
     repack_progress(ctx, length);
-    if (H5Aexists(dataset, REPACK_ORIGINAL_ATTR) > 0)
+    if (orig.attr_count && H5Aexists(dataset, REPACK_ORIGINAL_ATTR) > 0)
         return keep_raw(ctx, src_group, dst_group, name, path, lcpl, "already carries " REPACK_ORIGINAL_ATTR);
     if (length > h5img_max_chunk_bytes())
         return keep_raw(ctx, src_group, dst_group, name, path, lcpl, "larger than the chunk size limit");
+    if (mapped)
+        return convert_bytes(ctx, dataset, src_group, dst_group, name, path, lcpl, rule, mapped, (size_t)length,
+                             &orig);
     void *bytes = malloc((size_t)length);
     if (!bytes) {
         tool_error("%s: out of memory (%llu bytes)", path, (unsigned long long)length);
@@ -576,7 +594,7 @@ static enum repack_outcome restore_dataset(struct repack_ctx *ctx, hid_t dataset
     int rc = write_bytes(dst_group, name, lcpl, &orig, bytes);
     free(bytes);
     if (rc < 0) {
-        H5Ldelete(dst_group, name, H5P_DEFAULT);
+        if (!ctx->output.error) H5Ldelete(dst_group, name, H5P_DEFAULT);
         return keep_raw(ctx, src_group, dst_group, name, path, lcpl, "HDF5 refused the original dataset layout");
     }
     static const char *const skip[] = {REPACK_ORIGINAL_ATTR, NULL};

@@ -2,6 +2,7 @@
 #include "repack.h"
 #include "util.h"
 
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +64,23 @@ void repack_report(const struct repack_ctx *ctx, double seconds, uint64_t bytes_
             (unsigned long long)stats->kept_raw, (unsigned long long)stats->copied, (unsigned long long)stats->groups,
             (unsigned long long)stats->links);
     fprintf(stderr, "%s: %s in, %s out, %.2f s\n", tool_name(), in_text, out_text, seconds);
+    if (!ctx->opt->unpack) {
+        const struct repack_copy_stats *copied = &ctx->output.copied;
+        char kernel_text[32];
+        tool_format_bytes(copied->kernel_bytes, kernel_text, sizeof kernel_text);
+        uint64_t converted = stats->converted[0] + stats->converted[1];
+        tool_verbose("%" PRIu64 " frames (%s) copied file to file in the kernel, %" PRIu64 " through memory",
+                     copied->kernel_writes, kernel_text, converted - copied->kernel_writes);
+    }
+}
+
+int repack_output_failed(struct repack_ctx *ctx)
+{
+    if (!ctx->output.error) return 0;
+    if (!ctx->output.reported)
+        tool_error("cannot write '%s': %s", ctx->opt->out, strerror(ctx->output.error));
+    ctx->output.reported = 1;
+    return 1;
 }
 
 void repack_stats_free(struct repack_stats *stats)

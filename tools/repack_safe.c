@@ -31,7 +31,11 @@ static int install_handlers(void)
     static const int signals[] = {SIGINT, SIGTERM, SIGHUP};
     for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++)
         if (sigaction(signals[i], &action, NULL) != 0) return -1;
-    return 0;
+    /* Past a file size limit (ulimit -f) the write fails with EFBIG, which is
+     * reported and cleaned up like a full disk; the default action would kill
+     * the process and leave the temporary file behind. */
+    action.sa_handler = SIG_IGN;
+    return sigaction(SIGXFSZ, &action, NULL);
 }
 
 static void block_signals(void)
@@ -123,9 +127,9 @@ static void directory_of(const char *path, char *dir, size_t dir_size)
         snprintf(dir, dir_size, "%.*s", (int)(slash - path), path);
 }
 
-int repack_safe_commit(const char *out)
+int repack_safe_commit(const char *out, int sync)
 {
-    if (fsync_path(temp_path, O_RDONLY) != 0) {
+    if (sync && fsync_path(temp_path, O_RDONLY) != 0) {
         tool_error("cannot sync '%s': %s", temp_path, strerror(errno));
         return -1;
     }
@@ -135,6 +139,7 @@ int repack_safe_commit(const char *out)
         return -1;
     }
     temp_armed = 0;
+    if (!sync) return 0;
     char dir[PATH_MAX];
     directory_of(out, dir, sizeof dir);
     /* The rename itself must survive a crash too; some file systems refuse

@@ -1,7 +1,10 @@
 #!/usr/bin/python3
 """test_repack.py: h5imgrepack end to end on the SMC samples, with h5py and cv2.imdecode as the oracle."""
+import errno
 import hashlib
 import os
+import re
+import resource
 import shutil
 import signal
 import subprocess
@@ -325,6 +328,144 @@ class VerifyAndEdgeCases(Workspace):
             self.assertEqual(new["external"][()].tolist(), [0, 1, 2, 3])
 
 
+def kernel_copies(stderr):
+    """(in the kernel, through memory) from the -v summary line."""
+    match = re.search(r"(\d+) frames \([^)]*\) copied file to file in the kernel, (\d+) through memory", stderr)
+    if match is None:
+        raise AssertionError(f"no copy summary in:\n{stderr}")
+    return int(match.group(1)), int(match.group(2))
+
+
+def object_layout(path):
+    """Every object's address, every dataset's chunk bytes and every attribute: equal means the same file
+    apart from the modification times HDF5 stamps on groups."""
+    with h5py.File(path, "r") as f:
+        items = [("/", h5py.h5o.get_info(f.id).addr, attr_items(f))]
+        for p, kind, obj in walk(f):
+            if kind not in ("group", "dataset"):
+                items.append((p, kind, obj))
+                continue
+            entry = [p, h5py.h5o.get_info(obj.id).addr, attr_items(obj)]
+            if kind == "dataset" and obj.chunks is not None and FILTER_ID in [x[0] for x in filters(obj)]:
+                entry.append(obj.id.read_direct_chunk((0,) * obj.ndim))
+            elif kind == "dataset":
+                entry.append(obj[()].tobytes() if obj.dtype.kind != "O" else obj[()].tolist())
+            items.append(tuple(entry))
+        return os.path.getsize(path), items
+
+
+class KernelCopy(Workspace):
+    """Contiguous frames go from IN to OUT inside the kernel, never through the tool's memory; the result is the
+    same as reading them through HDF5."""
+
+    def frames(self, count, seed=0):
+        rng = np.random.default_rng(seed)
+        out = []
+        for i in range(count):
+            image = cv2.resize(skimage.data.astronaut(), (96 + 8 * (i % 3), 64), interpolation=cv2.INTER_AREA)
+            image = (image.astype(np.int16) + rng.integers(-3, 4, image.shape)).clip(0, 255).astype(np.uint8)
+            ext = ".png" if i % 2 else ".jpg"
+            out.append(np.frombuffer(cv2.imencode(ext, image)[1].tobytes(), np.uint8))
+        return out
+
+    def make_mixed(self, userblock=0):
+        """Contiguous frames, chunked+gzip frames and chunked frames without filters, side by side."""
+        src = self.out(f"mixed-ub{userblock}.h5")
+        frames = self.frames(9)
+        with h5py.File(src, "w", userblock_size=userblock) as f:
+            for i, raw in enumerate(frames):
+                if i % 3 == 0:
+                    f[f"Camera/00/color/{i}"] = raw
+                elif i % 3 == 1:
+                    f.create_dataset(f"Camera/00/color/{i}", data=raw, chunks=(4096,), compression="gzip")
+                else:
+                    f.create_dataset(f"Camera/00/color/{i}", data=raw, chunks=(len(raw),))
+            f["Camera/00/color/0"].attrs["note"] = b"kept"
+            f["other"] = np.arange(300, dtype=np.float64)
+        return src, frames
+
+    def assert_chunks_are_the_bytes(self, src, dst):
+        """Every frame of src is a filtered chunk of dst holding its bytes; returns the number of frames
+        (objects, not paths: a hard link counts once)."""
+        with h5py.File(src, "r") as old, h5py.File(dst, "r") as new:
+            seen = set()
+            for path, kind, obj in walk(old):
+                if kind == "dataset" and is_frame(obj):
+                    ds = new[path]
+                    self.assertIn(FILTER_ID, [x[0] for x in filters(ds)], path)
+                    self.assertEqual(ds.id.read_direct_chunk((0,) * ds.ndim)[1], obj[()].tobytes(), path)
+                    seen.add(h5py.h5o.get_info(obj.id).addr)
+            return len(seen)
+
+    def test_sample_frames_are_copied_in_the_kernel(self):
+        for sample in SAMPLE_FILES:
+            src = os.path.join(SAMPLES, sample)
+            dst = self.out("k-" + sample)
+            result = run("-v", src, dst, check=0)
+            converted = int(re.search(r"(\d+) frames converted", result.stderr).group(1))
+            self.assertEqual(kernel_copies(result.stderr), (converted, 0), sample)
+            self.assertEqual(self.assert_chunks_are_the_bytes(src, dst), converted, sample)
+
+    def test_chunked_and_compressed_frames_are_read_through_hdf5(self):
+        src, frames = self.make_mixed()
+        dst, back = self.out("mixed.out.h5"), self.out("mixed.back.h5")
+        result = run("-v", src, dst, check=0)
+        self.assertEqual(kernel_copies(result.stderr), (3, 6))  # only the contiguous ones
+        self.assertEqual(self.assert_chunks_are_the_bytes(src, dst), len(frames))
+        run("--unpack", dst, back, check=0)
+        with h5py.File(src, "r") as old, h5py.File(back, "r") as new:
+            for path, kind, obj in walk(old):
+                if kind == "dataset":
+                    assert_same_dataset(self, obj, new[path], path)
+                    self.assertEqual(attr_items(obj), attr_items(new[path]), path)
+
+    def test_input_with_a_user_block(self):
+        """H5Dget_offset counts the user block; a frame found at the wrong place would not decode or match."""
+        src, frames = self.make_mixed(userblock=4096)
+        dst = self.out("ub.out.h5")
+        result = run("-v", src, dst, check=0)
+        self.assertEqual(kernel_copies(result.stderr), (3, 6))
+        self.assertEqual(self.assert_chunks_are_the_bytes(src, dst), len(frames))
+        with h5py.File(src, "r") as old, h5py.File(dst, "r") as f:
+            self.assertEqual(f.userblock_size, 4096)
+            self.assertEqual(attr_items(f["Camera/00/color/0"], ("CLASS", "IMAGE_VERSION", "IMAGE_SUBCLASS",
+                                                                  "INTERLACE_MODE", "H5IMG_ORIGINAL")),
+                             attr_items(old["Camera/00/color/0"]))
+            self.assertTrue(np.array_equal(f["Camera/00/color/0"][()],
+                                           oracle("Camera/00/color/0", frames[0])))
+
+    def test_no_sync_writes_the_same_file(self):
+        src = os.path.join(SAMPLES, "renderme_sample.smc")
+        synced, unsynced = self.out("synced.h5"), self.out("unsynced.h5")
+        run(src, synced, check=0)
+        run("--no-sync", src, unsynced, check=0)
+        self.assertEqual(object_layout(synced), object_layout(unsynced))
+        self.assert_no_temp_files()
+
+    def test_a_failed_background_write_fails_the_run(self):
+        """OUT larger than the file size limit: the kernel copy hits EFBIG, the run stops with exit 1 and a
+        message naming OUT and the cause, and leaves neither OUT nor its temporary file. SIGXFSZ is left at its
+        default action (subprocess restores it): the tool itself must not die of it."""
+        src = self.out("big.h5")
+        with h5py.File(src, "w") as f:
+            for i, raw in enumerate(self.frames(40)):
+                f[f"Camera/{i % 4:02d}/color/{i // 4}"] = raw
+        dst = self.out("too-big.h5")
+        limit = os.path.getsize(src) // 2
+
+        def limit_file_size():
+            resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+        result = subprocess.run([REPACK, src, dst], capture_output=True, text=True, timeout=300,
+                                preexec_fn=limit_file_size)
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertIn(f"h5imgrepack: error: cannot write '{dst}': {os.strerror(errno.EFBIG)}", result.stderr)
+        self.assertFalse(os.path.exists(dst))
+        self.assert_no_temp_files()
+        run(src, dst, check=0)  # the same job without the limit succeeds
+        self.assertEqual(self.assert_chunks_are_the_bytes(src, dst), 40)
+
+
 class SafeWrites(Workspace):
     """OUT appears whole or not at all; IN is never written."""
 
@@ -457,7 +598,7 @@ class CommandLine(unittest.TestCase):
     def test_help_names_every_option(self):
         result = run("--help", check=0)
         for option in ("--infile", "--outfile", "--unpack", "--verify", "--strict", "--bgr", "--rule", "--force",
-                       "--verbose", "--quiet", "--help", "--version", "EXIT STATUS", "EXAMPLES"):
+                       "--no-sync", "--verbose", "--quiet", "--help", "--version", "EXIT STATUS", "EXAMPLES"):
             self.assertIn(option, result.stdout, option)
 
     def test_version(self):
