@@ -122,7 +122,9 @@ typedef enum h5img_codec {
 #define H5IMG_MAX_DIMENSION 0x7fffffffu
 
 /** Current limits: the defaults above unless the environment overrides them
- *  (read once per process). */
+ *  (read once per process). The environment variable H5IMG_THREADS=1
+ *  (also read once) makes decoders left at automatic threading decode every
+ *  JPEG on one thread: see h5img_decoder_set_threads(). */
 H5IMG_API uint64_t h5img_max_pixels(void);
 H5IMG_API size_t h5img_max_chunk_bytes(void);
 
@@ -215,6 +217,25 @@ typedef struct h5img_decoder h5img_decoder;
 
 H5IMG_API h5img_decoder *h5img_decoder_new(void);
 H5IMG_API void h5img_decoder_free(h5img_decoder *decoder);
+
+/** How many threads one decode may use. 0 (the default) is automatic: a
+ *  single-scan JPEG (sequential, not progressive) of at least 512 Ki pixels
+ *  is decoded as two bands of rows on two threads when the process may run
+ *  on 2 or more CPUs (its affinity mask), one of them is not taken by
+ *  another h5img decode of this process (so programs decoding frames on
+ *  several threads are not oversubscribed), and the environment variable
+ *  H5IMG_THREADS is not 1 (other values of it are ignored); everything else
+ *  is decoded on the calling thread. Other processes' load is not seen: a
+ *  split decode whose second CPU is busy elsewhere is slower than one
+ *  thread, which is what 1 and H5IMG_THREADS=1 are for.
+ *  1 never starts a thread. 2 (or more; JPEG uses at most two) splits such
+ *  JPEGs whatever the CPU count and H5IMG_THREADS say. The second band's
+ *  thread lives only for that call; if it cannot be started the calling
+ *  thread decodes the whole image. The pixels and any failure are the same
+ *  either way. Programs that already decode frames in parallel on every core
+ *  (like the h5img_reader below) should pass 1. Returns H5IMG_E_ARGUMENT for
+ *  a NULL decoder. */
+H5IMG_API h5img_status h5img_decoder_set_threads(h5img_decoder *decoder, unsigned threads);
 
 /** Decode one PNG or JPEG into `out` (exactly h5img_layout_bytes(layout)
  *  bytes) under the layout's rule. The header is checked against the layout

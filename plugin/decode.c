@@ -80,6 +80,13 @@ void h5img_decoder_free(h5img_decoder *decoder)
     free(decoder);
 }
 
+h5img_status h5img_decoder_set_threads(h5img_decoder *decoder, unsigned threads)
+{
+    if (!decoder) return H5IMG_E_ARGUMENT;
+    decoder->threads = threads;
+    return H5IMG_OK;
+}
+
 const char *h5img_decoder_message(const h5img_decoder *decoder)
 {
     return decoder ? decoder->message : "";
@@ -162,8 +169,10 @@ h5img_status h5img_decoder_decode(h5img_decoder *decoder, const void *data, size
     status = check_against_layout(decoder, &info, layout);
     if (status != H5IMG_OK) return status;
 
+    h5img_busy_threads(1);
     status = info.codec == H5IMG_CODEC_PNG ? h5img_png_decode(decoder, data, size, &info, layout, out)
                                            : h5img_jpeg_decode(decoder, data, size, &info, layout, out);
+    h5img_busy_threads(-1);
     if (status != H5IMG_OK && !decoder->message[0])
         h5img_fail(decoder, status, "%ux%u %s: %s", info.width, info.height, h5img_codec_name(info.codec),
                    h5img_strerror(status));

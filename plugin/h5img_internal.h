@@ -17,6 +17,13 @@ struct h5img_decoder {
     unsigned char *scratch;
     size_t scratch_size;
     void *deflate; /* libdeflate_decompressor of the PNG fast path, created on first use */
+    unsigned threads; /* h5img_decoder_set_threads: 0 automatic, 1 one thread, 2+ two-band JPEG allowed */
+    /* Two-band JPEG decoding (jpeg_split.c): the test hooks h5img_jpeg_force_split
+     * sets, and the first row of the second band in the last JPEG decode
+     * (0 when it ran as one band), which tests read. */
+    uint32_t jpeg_force_row;
+    int jpeg_fail_thread_start;
+    uint32_t jpeg_split_row;
 };
 
 /* Record a failure sentence (printf-style, with the numbers) on the decoder
@@ -66,6 +73,24 @@ h5img_status h5img_png_encode(const uint8_t *pixels, const h5img_layout *layout,
                               void **encoded, size_t *encoded_size, char *message, size_t message_size);
 h5img_status h5img_jpeg_encode(const uint8_t *pixels, const h5img_layout *layout, int quality,
                                void **encoded, size_t *encoded_size, char *message, size_t message_size);
+
+/* Threads of this process busy decoding: every h5img_decoder_decode in
+ * progress plus the second threads of split JPEG decodes. Adds `delta` and
+ * returns the new count. The automatic two-thread JPEG decode starts its
+ * second thread only while the count stays within the usable CPUs, so that
+ * a program already decoding on every core is not oversubscribed. Tests add
+ * to it to stand for decodes running elsewhere. */
+unsigned h5img_busy_threads(int delta);
+
+/* Test hook for the two-band JPEG decode: `row` > 0 splits every
+ * single-scan JPEG of at least two iMCU rows, whatever its size, the CPU
+ * count, the thread setting and H5IMG_THREADS, with the second band starting
+ * at `row` rounded down to a whole iMCU row and kept within [one iMCU row,
+ * start of the last iMCU row]; H5IMG_JPEG_SPLIT_AUTO splits at the row the
+ * automatic rule picks; 0 restores the normal rules. `fail_thread_start`
+ * makes starting the second thread fail as if pthread_create had. */
+#define H5IMG_JPEG_SPLIT_AUTO UINT32_MAX
+void h5img_jpeg_force_split(h5img_decoder *decoder, uint32_t row, int fail_thread_start);
 
 /* Advise the kernel to back the 2 MiB-aligned interior of a large buffer
  * with transparent huge pages (Linux; elsewhere, and for buffers under

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""make_jpeg_variants.py: write JPEG variants of testorig (every chroma layout, gray, progressive, restart markers, odd sizes) and their OpenCV oracle.
+"""make_jpeg_variants.py: write JPEG variants of testorig (every chroma layout, gray, progressive, restart markers, odd and large sizes) and their OpenCV oracle.
 
 OpenCV 4.6's Python build ignores IMWRITE_JPEG_SAMPLING_FACTOR, so the chroma layouts are encoded
 through the system TurboJPEG (ctypes, the same library h5img links); OpenCV writes the rest. Then
@@ -61,6 +61,10 @@ def variants(rgb):
     yield "tj_422_q100.jpg", turbojpeg_encode(lib, rgb, "422", quality=100)
     for (h, w), sub in (((1, 1), "420"), ((5, 3), "422"), ((9, 17), "440"), ((15, 33), "411"), ((7, 7), "gray")):
         yield f"tj_{sub}_{w}x{h}.jpg", turbojpeg_encode(lib, rgb[:h, :w], sub)
+    # Big enough (0.93 MP, over the 512 Ki-pixel threshold) for the automatic two-thread JPEG decode,
+    # with partial MCUs at the right and bottom edges.
+    large = cv2.resize(rgb, (1283, 725), interpolation=cv2.INTER_CUBIC)
+    yield "tj_420_large.jpg", turbojpeg_encode(lib, large, "420")
     bgr = np.ascontiguousarray(rgb[:, :, ::-1])
     gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
     opencv = {
@@ -70,6 +74,7 @@ def variants(rgb):
         "cv_optimize.jpg": (bgr, [cv2.IMWRITE_JPEG_OPTIMIZE, 1]),
         "cv_gray.jpg": (gray, []),
         "cv_gray_progressive.jpg": (gray, [cv2.IMWRITE_JPEG_PROGRESSIVE, 1]),
+        "cv_restart_large.jpg": (np.ascontiguousarray(large[:, :, ::-1]), [cv2.IMWRITE_JPEG_RST_INTERVAL, 5]),
     }
     for name, (img, params) in opencv.items():
         ok, data = cv2.imencode(".jpg", img, params)
