@@ -228,6 +228,10 @@ H5IMG_API void h5img_decoder_free(h5img_decoder *decoder);
  *  is decoded on the calling thread. Other processes' load is not seen: a
  *  split decode whose second CPU is busy elsewhere is slower than one
  *  thread, which is what 1 and H5IMG_THREADS=1 are for.
+ *  When the second band's thread finds no free core (another process has
+ *  it: the thread is on a CPU for under 3/4 of its time), automatic
+ *  splitting in the whole process rests for a second, because sharing one
+ *  core makes the split decode slower than one band.
  *  1 never starts a thread. 2 (or more; JPEG uses at most two) splits such
  *  JPEGs whatever the CPU count and H5IMG_THREADS say. The second band's
  *  thread lives only for that call; if it cannot be started the calling

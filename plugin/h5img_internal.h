@@ -90,6 +90,15 @@ unsigned h5img_busy_threads(int delta);
  * automatic rule picks; 0 restores the normal rules. `fail_thread_start`
  * makes starting the second thread fail as if pthread_create had. */
 #define H5IMG_JPEG_SPLIT_AUTO UINT32_MAX
+
+/* Contention back-off of automatic two-band decoding (jpeg_split.c): given
+ * the CPU time and wall time of a second band's thread, rest automatic
+ * splitting for a second if the thread was on a CPU for under 3/4 of its
+ * wall time (and that time was at least 1 ms). Called after every automatic
+ * split; tests call it with made-up times, and clear the rest so that their
+ * own timing (slowed down by valgrind, say) does not decide what they check. */
+void h5img_jpeg_split_contention(uint64_t cpu_ns, uint64_t wall_ns);
+void h5img_jpeg_split_rest_clear(void);
 void h5img_jpeg_force_split(h5img_decoder *decoder, uint32_t row, int fail_thread_start);
 
 /* Advise the kernel to back the 2 MiB-aligned interior of a large buffer

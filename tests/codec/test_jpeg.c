@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <turbojpeg.h>
 
 static oracle conformance_oracle; /* H5IMG_ORACLE_DIR: the libjpeg-turbo test images */
@@ -838,7 +839,7 @@ static unsigned usable_cpus(void)
 
 /* Decode the large variant on `decoder`, check it against OpenCV and
  * return the first row of the second band (0: one band). */
-static uint32_t decode_large(h5img_decoder *decoder)
+static uint32_t decode_large_as_is(h5img_decoder *decoder)
 {
     size_t size, expected_size;
     uint8_t *data = load(variant_oracle.dir, "tj_420_large.jpg", &size);
@@ -853,6 +854,15 @@ static uint32_t decode_large(h5img_decoder *decoder)
     free(expected);
     free(data);
     return decoder->jpeg_split_row;
+}
+
+/* The same, after clearing any contention rest an earlier decode of this
+ * process set (its timing under valgrind or a busy machine is not what the
+ * tests using this check). */
+static uint32_t decode_large(h5img_decoder *decoder)
+{
+    h5img_jpeg_split_rest_clear();
+    return decode_large_as_is(decoder);
 }
 
 static int environment_says_one_thread(void)
@@ -940,6 +950,34 @@ START_TEST(test_busy_cpus_keep_automatic_on_one_thread)
 }
 END_TEST
 
+/* A second band that spent under 3/4 of its wall time on a CPU (another
+ * process had the other core) rests automatic splitting for a second;
+ * bands that were well served, or too short to judge, change nothing; an
+ * explicit 2 threads is not affected; after the rest, automatic splits
+ * again. */
+START_TEST(test_contended_second_band_rests_automatic_splitting)
+{
+    int can_split = usable_cpus() >= 2 && !environment_says_one_thread();
+    h5img_decoder *decoder = h5img_decoder_new();
+    ck_assert_ptr_nonnull(decoder);
+    h5img_jpeg_split_rest_clear();
+    h5img_jpeg_split_contention(9000000, 10000000); /* 90% of 10 ms: a free core */
+    h5img_jpeg_split_contention(100000, 900000);    /* 11% of 0.9 ms: too short to judge */
+    ck_assert((decode_large_as_is(decoder) != 0) == can_split);
+    h5img_jpeg_split_contention(5000000, 10000000); /* 50%: a shared core */
+    ck_assert_uint_eq(decode_large_as_is(decoder), 0);
+    ck_assert_uint_eq(decode_large_as_is(decoder), 0);
+    ck_assert_int_eq(h5img_decoder_set_threads(decoder, 2), H5IMG_OK);
+    ck_assert_uint_ne(decode_large_as_is(decoder), 0);
+    ck_assert_int_eq(h5img_decoder_set_threads(decoder, 0), H5IMG_OK);
+    usleep(1100 * 1000);
+    ck_assert((decode_large_as_is(decoder) != 0) == can_split);
+    ck_assert_uint_eq(h5img_busy_threads(0), 0);
+    h5img_decoder_free(decoder);
+    h5img_jpeg_split_rest_clear();
+}
+END_TEST
+
 /* When the second thread cannot start, the calling thread decodes it all. */
 START_TEST(test_thread_start_failure_decodes_on_one_thread)
 {
@@ -1005,6 +1043,7 @@ static Suite *jpeg_suite(void)
     tcase_add_test(split, test_one_usable_cpu_keeps_automatic_on_one_thread);
     tcase_add_test(split, test_busy_cpus_keep_automatic_on_one_thread);
     tcase_add_test(split, test_thread_start_failure_decodes_on_one_thread);
+    tcase_add_test(split, test_contended_second_band_rests_automatic_splitting);
     suite_add_tcase(s, split);
     TCase *environment = tcase_create("environment");
     tcase_add_test(environment, test_environment_one_thread_applies_to_automatic_only);
