@@ -225,20 +225,18 @@ H5IMG_API void h5img_decoder_free(h5img_decoder *decoder);
  *  another h5img decode of this process (so programs decoding frames on
  *  several threads are not oversubscribed), and the environment variable
  *  H5IMG_THREADS is not 1 (other values of it are ignored); everything else
- *  is decoded on the calling thread. Other processes' load is not seen: a
- *  split decode whose second CPU is busy elsewhere is slower than one
- *  thread, which is what 1 and H5IMG_THREADS=1 are for.
- *  When the second band's thread finds no free core (another process has
- *  it: the thread is on a CPU for under 3/4 of its time), automatic
- *  splitting in the whole process rests for a second, because sharing one
- *  core makes the split decode slower than one band.
+ *  is decoded on the calling thread. Other processes' load cannot be seen
+ *  beforehand, so it is measured: when the second band's thread was on a
+ *  CPU for under 3/4 of its time (another process had the core, and the
+ *  split decode was slower than one band would have been), automatic
+ *  splitting in the whole process rests for a second, then tries again.
  *  1 never starts a thread. 2 (or more; JPEG uses at most two) splits such
- *  JPEGs whatever the CPU count and H5IMG_THREADS say. The second band's
- *  thread lives only for that call; if it cannot be started the calling
- *  thread decodes the whole image. The pixels and any failure are the same
- *  either way. Programs that already decode frames in parallel on every core
- *  (like the h5img_reader below) should pass 1. Returns H5IMG_E_ARGUMENT for
- *  a NULL decoder. */
+ *  JPEGs whatever the CPU count, other load and H5IMG_THREADS say. The
+ *  second band's thread lives only for that call; if it cannot be started
+ *  the calling thread decodes the whole image. The pixels and any failure
+ *  are the same either way. Programs that already decode frames in
+ *  parallel (like the h5img_reader below, which does) should pass 1.
+ *  Returns H5IMG_E_ARGUMENT for a NULL decoder. */
 H5IMG_API h5img_status h5img_decoder_set_threads(h5img_decoder *decoder, unsigned threads);
 
 /** Decode one PNG or JPEG into `out` (exactly h5img_layout_bytes(layout)
@@ -368,7 +366,9 @@ typedef int (*h5img_deliver_fn)(void *user, const h5img_frame *frame);
 /** Reader settings; start from h5img_reader_options_init(). */
 typedef struct h5img_reader_options {
     h5img_read_mode mode;
-    /** Worker threads; 0 means one per online processor. */
+    /** Worker threads; 0 means one per online processor. Each worker
+     *  decodes one frame at a time on its own thread (no two-band JPEG
+     *  decoding), so the reader uses at most this many cores for decoding. */
     unsigned threads;
     /** Most frames read but not yet delivered (each holds its stored bytes
      *  and, when decoding, its pixels); 0 means 2 x threads. This is what

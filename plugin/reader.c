@@ -416,9 +416,10 @@ static void *worker_main(void *arg)
 {
     h5img_reader *r = arg;
     h5img_decoder *decoder = h5img_decoder_new();
-    /* Frames already decode in parallel across the workers; splitting each
-     * JPEG over two more threads would only oversubscribe the cores. */
-    if (decoder && r->threads > 1) h5img_decoder_set_threads(decoder, 1);
+    /* The reader's parallelism is across frames, one per worker: that is
+     * what `threads` (h5imgdump -j N) promises, and splitting each JPEG over
+     * a further thread would oversubscribe the cores it was given. */
+    if (decoder) h5img_decoder_set_threads(decoder, 1);
     pthread_mutex_lock(&r->lock);
     for (;;) {
         while (r->claim_next == r->read_count && !r->finished) pthread_cond_wait(&r->work_ready, &r->lock);
