@@ -18,6 +18,10 @@
 # known, not yet fixed finding does not end the campaign; every distinct
 # crash is still written out. FUZZ_MODE=jobs uses -jobs=1 -workers=1 instead
 # (stops at the first crash). Extra libFuzzer flags go in FUZZ_FLAGS.
+# FUZZ_EXTRA_SEEDS: more seed directories (colon-separated, read only, like
+# the conformance seeds), for every harness run, e.g. generated files kept
+# out of the repository: the JPEG variants of ctest's codec.jpeg_variants
+# fixture with fuzz_decode trailers appended by tests/fuzz/trailer_seeds.py.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${FUZZ_BUILD_DIR:-$root/build-fuzz}
@@ -26,6 +30,15 @@ runs=${1:-1000000}
 shift || true
 harnesses=("$@")
 [[ ${#harnesses[@]} -gt 0 ]] || harnesses=(decode png_diff)
+extra_seeds=()
+if [[ -n ${FUZZ_EXTRA_SEEDS:-} ]]; then
+  IFS=: read -r -a listed <<<"$FUZZ_EXTRA_SEEDS"
+  for d in "${listed[@]}"; do
+    [[ -n $d ]] || continue
+    [[ -d $d ]] || { echo "run.sh: FUZZ_EXTRA_SEEDS: $d is not a directory" >&2; exit 2; }
+    extra_seeds+=("$(cd "$d" && pwd)")  # absolute: the fuzzer runs in its work directory
+  done
+fi
 
 CC=clang cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DH5IMG_BUILD_FUZZ=ON \
   -DH5IMG_BUILD_TOOLS=OFF -DH5IMG_BUILD_BENCH=OFF -DPython3_EXECUTABLE=/usr/bin/python3 \
@@ -41,6 +54,7 @@ for h in "${harnesses[@]}"; do
   touch "$work/.start"
   seeds=("$root/tests/fuzz/corpus/$h" "$root/tests/fuzz/regressions" "$conf/pngsuite" "$conf/png-crashers")
   [[ $h == decode ]] && seeds+=("$conf/jpeg")
+  seeds+=("${extra_seeds[@]}")
   log=$work/fuzz.log
   echo "== fuzz_$h: $runs executions (log: $log)"
   if [[ ${FUZZ_MODE:-fork} == jobs ]]; then
