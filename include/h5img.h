@@ -227,9 +227,10 @@ H5IMG_API void h5img_decoder_free(h5img_decoder *decoder);
  *  H5IMG_THREADS is not 1 (other values of it are ignored); everything else
  *  is decoded on the calling thread. Other processes' load cannot be seen
  *  beforehand, so it is measured: when the second band's thread was on a
- *  CPU for under 3/4 of its time (another process had the core, and the
- *  split decode was slower than one band would have been), automatic
- *  splitting in the whole process rests for a second, then tries again.
+ *  CPU for under 3/4 of its time in two split decodes in a row (another
+ *  process had the core, and splitting was slower than one band would have
+ *  been), automatic splitting in the whole process rests for a second,
+ *  then tries again.
  *  1 never starts a thread. 2 (or more; JPEG uses at most two) splits such
  *  JPEGs whatever the CPU count, other load and H5IMG_THREADS say. The
  *  second band's thread lives only for that call; if it cannot be started

@@ -93,8 +93,8 @@ unsigned h5img_busy_threads(int delta);
 
 /* Contention back-off of automatic two-band decoding (jpeg_split.c): given
  * the CPU time and wall time of a second band's thread, rest automatic
- * splitting for a second if the thread was on a CPU for under 3/4 of its
- * wall time (and that time was at least 1 ms). Called after every automatic
+ * splitting for a second once two bands in a row were on a CPU for under
+ * 3/4 of their wall time (bands under 1 ms are not judged). Called after every automatic
  * split; tests call it with made-up times, and clear the rest so that their
  * own timing (slowed down by valgrind, say) does not decide what they check. */
 void h5img_jpeg_split_contention(uint64_t cpu_ns, uint64_t wall_ns);

@@ -24,14 +24,19 @@ static unsigned busy_threads; /* see h5img_busy_threads */
  * process, and then the two bands share one core: the split decode took
  * 30% longer than one band (14.7-16.7 ms against 11.4-12.6 with a busy loop
  * on the other core). The second band's thread measures how much of its
- * wall time it spent on a CPU; when that falls under three quarters,
- * automatic splitting rests for a second, then tries again. Decodes shorter
- * than a millisecond are too short to judge. */
+ * wall time it spent on a CPU; when that falls under three quarters for
+ * two bands in a row, automatic splitting rests for a second, then tries
+ * again. One such band alone is not enough: on an idle 2-core VM about one
+ * band in a hundred still lost a third of its time to something else, and
+ * resting on each of those cost a second of one-band decodes every time.
+ * Decodes shorter than a millisecond are too short to judge. */
 #define CONTENDED_CPU_SHARE 0.75
+#define CONTENDED_BANDS_TO_REST 2u
 #define CONTENTION_MIN_WALL_NS 1000000ull
 #define CONTENTION_REST_NS 1000000000ull
 
-static uint64_t rest_until_ns; /* CLOCK_MONOTONIC; 0: not resting */
+static uint64_t rest_until_ns;   /* CLOCK_MONOTONIC; 0: not resting */
+static unsigned contended_streak; /* contended bands in a row */
 
 static uint64_t clock_ns(clockid_t clock)
 {
@@ -48,12 +53,19 @@ static int resting(void)
 
 void h5img_jpeg_split_contention(uint64_t cpu_ns, uint64_t wall_ns)
 {
-    if (wall_ns < CONTENTION_MIN_WALL_NS || (double)cpu_ns >= CONTENDED_CPU_SHARE * (double)wall_ns) return;
+    if (wall_ns < CONTENTION_MIN_WALL_NS) return;
+    if ((double)cpu_ns >= CONTENDED_CPU_SHARE * (double)wall_ns) {
+        __atomic_store_n(&contended_streak, 0, __ATOMIC_RELAXED);
+        return;
+    }
+    if (__atomic_add_fetch(&contended_streak, 1, __ATOMIC_RELAXED) < CONTENDED_BANDS_TO_REST) return;
+    __atomic_store_n(&contended_streak, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&rest_until_ns, clock_ns(CLOCK_MONOTONIC) + CONTENTION_REST_NS, __ATOMIC_RELAXED);
 }
 
 void h5img_jpeg_split_rest_clear(void)
 {
+    __atomic_store_n(&contended_streak, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&rest_until_ns, 0, __ATOMIC_RELAXED);
 }
 
