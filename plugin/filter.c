@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define REASON_SIZE 320
@@ -381,12 +382,35 @@ static void describe_cd_failure(h5img_status status, size_t count, const unsigne
     }
 }
 
+/* HDF5 releases the filter's output with free() unless it was built with its
+ * allocation sanity check, which expects H5allocate_memory's own header; on
+ * other systems the plugin's C runtime may not be HDF5's. Only the plain case
+ * can take a buffer aligned for huge pages. */
+static void *allocate_decoded(size_t size)
+{
+#if defined(__linux__) && !defined(H5_MEMORY_ALLOC_SANITY_CHECK)
+    void *out = h5img_alloc_huge_aligned(size);
+#else
+    void *out = H5allocate_memory(size, 0);
+#endif
+    h5img_advise_huge_pages(out, size);
+    return out;
+}
+
+static void free_decoded(void *out)
+{
+#if defined(__linux__) && !defined(H5_MEMORY_ALLOC_SANITY_CHECK)
+    free(out);
+#else
+    H5free_memory(out);
+#endif
+}
+
 /* Read: the chunk's encoded bytes become exactly one decoded image. */
 static size_t decode_chunk(const h5img_params *params, size_t decoded_bytes, size_t nbytes, size_t *buf_size,
                            void **buf)
 {
-    void *out = H5allocate_memory(decoded_bytes, 0);
-    h5img_advise_huge_pages(out, decoded_bytes);
+    void *out = allocate_decoded(decoded_bytes);
     if (!out) {
         PUSH_ERROR(H5E_CANTFILTER, "cannot allocate %zu bytes for a decoded %ux%ux%u image", decoded_bytes,
                    params->layout.width, params->layout.height, params->layout.channels);
@@ -399,7 +423,7 @@ static size_t decode_chunk(const h5img_params *params, size_t decoded_bytes, siz
         char why[REASON_SIZE];
         snprintf(why, sizeof why, "%s", decoder && h5img_decoder_message(decoder)[0] ? h5img_decoder_message(decoder) : h5img_strerror(status));
         if (decoder) release_decoder(decoder);
-        H5free_memory(out);
+        free_decoded(out);
         PUSH_ERROR(H5E_CANTFILTER, "cannot decode h5img chunk: %s", why);
         return 0;
     }

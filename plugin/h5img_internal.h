@@ -107,6 +107,12 @@ void h5img_jpeg_force_split(h5img_decoder *decoder, uint32_t row, int fail_threa
  * the buffer's contents and lifetime are unaffected. */
 int h5img_advise_huge_pages(void *buffer, size_t size);
 
+/* `size` bytes that free() releases, starting on a 2 MiB boundary when the
+ * buffer is large enough for h5img_advise_huge_pages to act (4 MiB), so that
+ * all of it but the last partial huge page can be huge. NULL when out of
+ * memory or for size 0. */
+void *h5img_alloc_huge_aligned(size_t size);
+
 /* Release the fast path's handles held by a decoder (called by h5img_decoder_free). */
 void h5img_png_fast_release(h5img_decoder *decoder);
 

@@ -1,7 +1,8 @@
-/* huge_pages.c: ask Linux to back a large, freshly allocated output buffer with transparent huge pages. */
+/* huge_pages.c: allocate large output buffers on huge-page boundaries and ask Linux to back them with transparent huge pages. */
 #include "h5img_internal.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 
 #if defined(__linux__)
 #include <sys/mman.h>
@@ -30,4 +31,17 @@ int h5img_advise_huge_pages(void *buffer, size_t size)
     (void)size;
     return 0;
 #endif
+}
+
+/* malloc places a large buffer wherever the kernel mapped it, so up to two
+ * partial huge pages at its ends stay in 4 KiB pages: for a 5 MB mask that
+ * can be half the buffer. Starting on a 2 MiB boundary leaves only the tail
+ * partial. The leading slack posix_memalign skips is never touched, so it
+ * costs address space, not memory. */
+void *h5img_alloc_huge_aligned(size_t size)
+{
+    if (size == 0) return NULL;
+    if (size < HUGE_PAGE_MIN_BUFFER) return malloc(size);
+    void *buffer = NULL;
+    return posix_memalign(&buffer, (size_t)HUGE_PAGE_BYTES, size) == 0 ? buffer : NULL;
 }

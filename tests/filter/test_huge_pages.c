@@ -1,4 +1,4 @@
-/* test_huge_pages.c: the filter's output-buffer advice reaches the kernel for large buffers and only for them. */
+/* test_huge_pages.c: the filter's large output buffers start on a huge-page boundary and their advice reaches the kernel. */
 /*
  * The advice only changes speed, so what can be checked is that the kernel
  * recorded it: /proc/self/smaps lists "hg" in VmFlags for a mapping that
@@ -88,12 +88,46 @@ START_TEST(small_or_missing_buffer_is_left_alone)
 }
 END_TEST
 
+/* Guards the alignment that lets the whole buffer but its tail be huge: a
+ * plain malloc of a decoded 2448x2048 RGB frame lands at a page boundary
+ * with 4 KiB pages at both ends. The odd size is a real frame's. */
+START_TEST(large_buffer_starts_on_a_huge_page)
+{
+    size_t size = (size_t)2448 * 2048 * 3;
+    unsigned char *buffer = h5img_alloc_huge_aligned(size);
+    ck_assert_ptr_nonnull(buffer);
+    ck_assert_uint_eq((uintptr_t)buffer % (2 * MIB), 0);
+    if (kernel_has_thp()) {
+        ck_assert_int_eq(h5img_advise_huge_pages(buffer, size), 1);
+        /* The advice now starts at the first byte, not a boundary inside. */
+        ck_assert_int_eq(mapping_has_flag(buffer, "hg"), 1);
+    }
+    memset(buffer, 0xa5, size);
+    ck_assert_int_eq(buffer[size - 1], 0xa5);
+    free(buffer); /* what HDF5 does with the filter's output */
+}
+END_TEST
+
+START_TEST(small_or_empty_allocation)
+{
+    ck_assert_ptr_null(h5img_alloc_huge_aligned(0));
+    /* Under the advice threshold alignment buys nothing: any usable block. */
+    unsigned char *buffer = h5img_alloc_huge_aligned(MIB);
+    ck_assert_ptr_nonnull(buffer);
+    memset(buffer, 0x3c, MIB);
+    ck_assert_int_eq(buffer[MIB - 1], 0x3c);
+    free(buffer);
+}
+END_TEST
+
 int main(void)
 {
     Suite *suite = suite_create("huge_pages");
     TCase *tc = tcase_create("advice");
     tcase_add_test(tc, large_buffer_is_advised);
     tcase_add_test(tc, small_or_missing_buffer_is_left_alone);
+    tcase_add_test(tc, large_buffer_starts_on_a_huge_page);
+    tcase_add_test(tc, small_or_empty_allocation);
     suite_add_tcase(suite, tc);
     SRunner *runner = srunner_create(suite);
     srunner_run_all(runner, CK_NORMAL);
