@@ -218,25 +218,29 @@ typedef struct h5img_decoder h5img_decoder;
 H5IMG_API h5img_decoder *h5img_decoder_new(void);
 H5IMG_API void h5img_decoder_free(h5img_decoder *decoder);
 
-/** How many threads one decode may use. 0 (the default) is automatic: a
- *  single-scan JPEG (sequential, not progressive) of at least 512 Ki pixels
- *  is decoded as two bands of rows on two threads when the process may run
- *  on 2 or more CPUs (its affinity mask), one of them is not taken by
- *  another h5img decode of this process (so programs decoding frames on
- *  several threads are not oversubscribed), and the environment variable
- *  H5IMG_THREADS is not 1 (other values of it are ignored); everything else
- *  is decoded on the calling thread. Other processes' load cannot be seen
- *  beforehand, so it is measured: when the second band's thread was on a
- *  CPU for under 3/4 of its time in two split decodes in a row (another
- *  process had the core, and splitting was slower than one band would have
- *  been), automatic splitting in the whole process rests for a second,
- *  then tries again.
- *  1 never starts a thread. 2 (or more; JPEG uses at most two) splits such
- *  JPEGs whatever the CPU count, other load and H5IMG_THREADS say. The
- *  second band's thread lives only for that call; if it cannot be started
- *  the calling thread decodes the whole image. The pixels and any failure
- *  are the same either way. Programs that already decode frames in
- *  parallel (like the h5img_reader below, which does) should pass 1.
+/** How many threads one decode may use. 0 (the default) is automatic: one
+ *  decode may add a second thread when the process may run on 2 or more
+ *  CPUs (its affinity mask), one of them is not taken by another h5img
+ *  decode of this process (so programs decoding frames on several threads
+ *  are not oversubscribed), and the environment variable H5IMG_THREADS is
+ *  not 1 (other values of it are ignored). Two kinds of image use it:
+ *  - a single-scan JPEG (sequential, not progressive) of at least 512 Ki
+ *    pixels is decoded as two bands of rows. Other processes' load cannot
+ *    be seen beforehand, so it is measured: when the second band's thread
+ *    was on a CPU for under 3/4 of its time in two split decodes in a row
+ *    (another process had the core, and splitting was slower than one band
+ *    would have been), automatic splitting in the whole process rests for
+ *    a second, then tries again;
+ *  - a PNG on the fast path whose inflated rows reach 1 MiB checks its
+ *    DEFLATE stream against zlib's rules on the second thread while the
+ *    calling thread inflates and unfilters it.
+ *  Everything else is decoded on the calling thread.
+ *  1 never starts a thread. 2 (or more; a decode uses at most two) uses the
+ *  second thread for such images whatever the CPU count, other load and
+ *  H5IMG_THREADS say. The second thread lives only for that call; if it
+ *  cannot be started the calling thread does all the work. The pixels and
+ *  any failure are the same either way. Programs that already decode frames
+ *  in parallel (like the h5img_reader below, which does) should pass 1.
  *  Returns H5IMG_E_ARGUMENT for a NULL decoder. */
 H5IMG_API h5img_status h5img_decoder_set_threads(h5img_decoder *decoder, unsigned threads);
 

@@ -4,10 +4,20 @@
 
 #include "h5img.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 
 #define H5IMG_MESSAGE_SIZE 256
+
+/* Where the PNG fast path runs its strict DEFLATE check (png_fast.c); a
+ * test hook, set with h5img_png_force_check. */
+typedef enum h5img_png_check_mode {
+    H5IMG_PNG_CHECK_AUTO = 0,          /* a second thread for large images when h5img_second_thread_wanted */
+    H5IMG_PNG_CHECK_CONCURRENT,        /* a second thread for every image, whatever the settings say */
+    H5IMG_PNG_CHECK_CALLING_THREAD,    /* the calling thread, between inflating and unfiltering */
+    H5IMG_PNG_CHECK_FAIL_THREAD_START  /* as CONCURRENT, but starting the thread fails as if pthread_create had */
+} h5img_png_check_mode;
 
 /* A decoder keeps what is costly to make per frame: codec handles and a
  * scratch buffer that only grows. Codec files may add lazily created
@@ -17,13 +27,17 @@ struct h5img_decoder {
     unsigned char *scratch;
     size_t scratch_size;
     void *deflate; /* libdeflate_decompressor of the PNG fast path, created on first use */
-    unsigned threads; /* h5img_decoder_set_threads: 0 automatic, 1 one thread, 2+ two-band JPEG allowed */
+    unsigned threads; /* h5img_decoder_set_threads: 0 automatic, 1 one thread, 2+ a second thread allowed */
     /* Two-band JPEG decoding (jpeg_split.c): the test hooks h5img_jpeg_force_split
      * sets, and the first row of the second band in the last JPEG decode
      * (0 when it ran as one band), which tests read. */
     uint32_t jpeg_force_row;
     int jpeg_fail_thread_start;
     uint32_t jpeg_split_row;
+    /* PNG fast path (png_fast.c): where the strict DEFLATE check runs, and
+     * whether the last fast decode ran it on a second thread (tests read it). */
+    h5img_png_check_mode png_check_mode;
+    int png_check_concurrent;
 };
 
 /* Record a failure sentence (printf-style, with the numbers) on the decoder
@@ -74,13 +88,38 @@ h5img_status h5img_png_encode(const uint8_t *pixels, const h5img_layout *layout,
 h5img_status h5img_jpeg_encode(const uint8_t *pixels, const h5img_layout *layout, int quality,
                                void **encoded, size_t *encoded_size, char *message, size_t message_size);
 
+/* ---- second threads (second_thread.c) ---- */
+
 /* Threads of this process busy decoding: every h5img_decoder_decode in
- * progress plus the second threads of split JPEG decodes. Adds `delta` and
- * returns the new count. The automatic two-thread JPEG decode starts its
- * second thread only while the count stays within the usable CPUs, so that
- * a program already decoding on every core is not oversubscribed. Tests add
- * to it to stand for decodes running elsewhere. */
+ * progress plus the second threads started by h5img_second_thread_start
+ * and not yet joined. Adds `delta` and returns the new count. Automatic
+ * decoders start a second thread only while the count stays within the
+ * usable CPUs, so that a program already decoding on every core is not
+ * oversubscribed. Tests add to it to stand for decodes running elsewhere. */
 unsigned h5img_busy_threads(int delta);
+
+/* Whether a decode may use a second thread, by the rules every user shares:
+ * decoder->threads 1 never, 2 or more always; 0 (automatic) only when the
+ * environment variable H5IMG_THREADS (read once) is not 1, the process may
+ * run on 2 or more CPUs (its affinity mask) and one of them is not counted
+ * busy. Each user adds its own conditions (size, image kind). */
+int h5img_second_thread_wanted(const h5img_decoder *decoder);
+
+/* Start `run(argument)` on a new thread with every signal blocked, counted
+ * busy until h5img_second_thread_join. H5IMG_OK, or H5IMG_E_NOMEM when the
+ * thread could not be started (nothing to join then): the caller does the
+ * work on its own thread. */
+h5img_status h5img_second_thread_start(pthread_t *thread, void *(*run)(void *), void *argument);
+void h5img_second_thread_join(pthread_t thread);
+
+/* Second threads h5img_second_thread_start started in this process so far
+ * (two-band JPEG and the PNG fast path alike), for tests. */
+unsigned long h5img_second_threads_started(void);
+
+/* Test hook for the PNG fast path: where its strict DEFLATE check runs
+ * from now on (H5IMG_PNG_CHECK_AUTO restores the normal rules). The pixels
+ * and the result are the same in every mode. */
+void h5img_png_force_check(h5img_decoder *decoder, h5img_png_check_mode mode);
 
 /* Test hook for the two-band JPEG decode: `row` > 0 splits every
  * single-scan JPEG of at least two iMCU rows, whatever its size, the CPU

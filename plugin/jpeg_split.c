@@ -1,14 +1,9 @@
 /* jpeg_split.c: decode a single-scan JPEG as two bands on two threads when that pays, else as one band. */
-#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include "jpeg_private.h"
 
 #include <pthread.h>
-#include <sched.h>
-#include <signal.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 /* Below this many pixels the automatic rule decodes on one thread. On a
  * 2-core VM with libjpeg-turbo 2.1.5, two bands were already about 1.4x
@@ -17,8 +12,6 @@
  * of waiting for a core that turns out busy, weigh more against
  * sub-millisecond decodes. */
 #define SPLIT_MIN_PIXELS (512u * 1024u)
-
-static unsigned busy_threads; /* see h5img_busy_threads */
 
 /* A core that is free of h5img decodes may still be busy with another
  * process, and then the two bands share one core: the split decode took
@@ -69,48 +62,17 @@ void h5img_jpeg_split_rest_clear(void)
     __atomic_store_n(&rest_until_ns, 0, __ATOMIC_RELAXED);
 }
 
-unsigned h5img_busy_threads(int delta)
-{
-    return __atomic_add_fetch(&busy_threads, (unsigned)delta, __ATOMIC_RELAXED);
-}
-
-static pthread_once_t environment_once = PTHREAD_ONCE_INIT;
-static int environment_one_thread;
-
-static void read_environment(void)
-{
-    const char *text = getenv("H5IMG_THREADS");
-    environment_one_thread = text && strcmp(text, "1") == 0;
-}
-
-/* CPUs this process may run on (its affinity mask, which is what taskset,
- * cgroups cpusets and container limits narrow), not those in the machine. */
-static unsigned usable_cpus(void)
-{
-#if defined(__linux__) && defined(CPU_COUNT)
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof set, &set) == 0) return (unsigned)CPU_COUNT(&set);
-#endif
-    long online = sysconf(_SC_NPROCESSORS_ONLN);
-    return online > 0 ? (unsigned)online : 1u;
-}
-
 /* Whether a second thread may be used, from what is known before libjpeg
- * has read the header (which decides whether the image can be split).
- * Automatically only when a CPU is left over: with as many decodes in
- * flight as CPUs (a program decoding frames on every core), splitting
- * would only add the second band's repeated entropy decoding; on 2 cores
- * two concurrent decoders went from 5.7 to 7.7 ms per frame that way. */
+ * has read the header (which decides whether the image can be split): the
+ * shared rules of h5img_second_thread_wanted, and for the automatic choice
+ * also no rest after contended bands. */
 static int split_wanted(const h5img_decoder *decoder, const h5img_info *info)
 {
     if (decoder->jpeg_force_row) return 1;
     if (decoder->threads == 1 || info->interlaced) return 0;
     if ((uint64_t)info->width * info->height < SPLIT_MIN_PIXELS) return 0;
-    if (decoder->threads >= 2) return 1;
-    pthread_once(&environment_once, read_environment);
-    if (environment_one_thread || resting()) return 0;
-    unsigned cpus = usable_cpus();
-    return cpus >= 2 && h5img_busy_threads(0) + 1 <= cpus;
+    if (!h5img_second_thread_wanted(decoder)) return 0;
+    return decoder->threads >= 2 || !resting();
 }
 
 /* The row where both bands finish together. Band two entropy-decodes every
@@ -171,19 +133,6 @@ static void *run_second_band(void *arg)
     return NULL;
 }
 
-/* Start the second band's thread with every signal blocked: the host
- * program (Python, an HDF5 tool) expects its signals on its own threads,
- * not on a short-lived helper it does not know about. */
-static int start_thread(struct split *split)
-{
-    sigset_t all, saved;
-    sigfillset(&all);
-    if (pthread_sigmask(SIG_SETMASK, &all, &saved) != 0) return 0;
-    int started = pthread_create(&split->thread, NULL, run_second_band, split) == 0;
-    pthread_sigmask(SIG_SETMASK, &saved, NULL);
-    return started;
-}
-
 /* The first band's `started` hook: choose the cut and hand the rows below
  * it to a second thread. Anything that rules a split out leaves the first
  * band decoding the whole image. */
@@ -204,11 +153,7 @@ static void start_second_band(h5img_jpeg_band *first, j_decompress_ptr cinfo)
     split->second.started = NULL;
     split->second.context = NULL;
     if (split->decoder->jpeg_fail_thread_start) return;
-    h5img_busy_threads(1);
-    if (!start_thread(split)) {
-        h5img_busy_threads(-1);
-        return;
-    }
+    if (h5img_second_thread_start(&split->thread, run_second_band, split) != H5IMG_OK) return;
     split->running = 1;
     first->end_row = cut;
 }
@@ -235,8 +180,7 @@ h5img_status h5img_jpeg_decode_image(h5img_decoder *decoder, const uint8_t *data
     decoder->jpeg_split_row = 0;
     h5img_jpeg_decode_band(&first);
     if (split.running) {
-        pthread_join(split.thread, NULL);
-        h5img_busy_threads(-1);
+        h5img_second_thread_join(split.thread);
         decoder->jpeg_split_row = split.second.first_row;
         /* Only the automatic choice learns from it: a caller who asked for
          * two threads, or a test that forced them, keeps them. */

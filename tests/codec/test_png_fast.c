@@ -9,13 +9,19 @@
  *     output with the same rule applied;
  *   - so when libspng fails, the fast path never returns OK.
  * Unmutated generated images of the supported kinds must be accepted, so a
- * fast path that always declines cannot pass. */
+ * fast path that always declines cannot pass. The differential tests run
+ * twice: with the strict DEFLATE check forced onto a second thread, and
+ * forced onto the calling thread (where the automatic rule keeps it for
+ * all of these inputs: none inflates to 1 MiB). */
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
+#include "deflate_strict.h"
 #include "h5img_internal.h"
 #include "png_unfilter.h"
 
 #include <check.h>
 #include <dirent.h>
 #include <libdeflate.h>
+#include <sched.h>
 #include <spng.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -301,9 +307,16 @@ done:
 
 typedef struct {
     unsigned long inputs, decodes, fast_ok, spng_ok, spng_fail, spng_fail_not_luma;
+    unsigned long concurrent; /* fast decodes that ran the strict check on a second thread */
 } tally;
 
 static h5img_decoder *shared_decoder;
+
+/* Where check_input's fast decodes run the strict DEFLATE check; the
+ * differential tests loop over these. */
+static h5img_png_check_mode check_mode;
+static const h5img_png_check_mode differential_modes[] = {H5IMG_PNG_CHECK_CONCURRENT, H5IMG_PNG_CHECK_CALLING_THREAD};
+static const char *const differential_mode_names[] = {"check on a second thread", "check on the calling thread"};
 
 /* Run every rule/flag/implementation combination on one input. `hd` gives
  * the layout (normally the unmutated header). Returns how many rule/flag
@@ -336,10 +349,17 @@ static unsigned check_input(const uint8_t *png, size_t n, const header *hd, cons
             for (int portable = 0; portable <= 1; portable++) {
                 h5img_png_unfilter_force_portable(portable);
                 memset(got, 0xcd, bytes);
+                h5img_png_force_check(shared_decoder, check_mode);
                 h5img_status st = h5img_png_fast_decode(shared_decoder, png, n, &info, &l, got);
                 t->decodes++;
+                t->concurrent += shared_decoder->png_check_concurrent != 0;
                 ck_assert_msg(st == H5IMG_OK || st == H5IMG_E_UNSUPPORTED, "%s: fast path returned %d", label,
                               (int)st);
+                /* Every accepted image passed the check: where the mode says. */
+                if (st == H5IMG_OK && check_mode == H5IMG_PNG_CHECK_CONCURRENT)
+                    ck_assert_msg(shared_decoder->png_check_concurrent, "%s: check not on a second thread", label);
+                if (check_mode == H5IMG_PNG_CHECK_CALLING_THREAD)
+                    ck_assert_msg(!shared_decoder->png_check_concurrent, "%s: check on a second thread", label);
                 if (st == H5IMG_OK) {
                     t->fast_ok++;
                     ck_assert_msg(ref_rc == 0, "%s rule %d flags %u: fast path accepted what libspng rejects",
@@ -377,6 +397,7 @@ static void setup(void)
 {
     shared_decoder = h5img_decoder_new();
     ck_assert_ptr_nonnull(shared_decoder);
+    check_mode = H5IMG_PNG_CHECK_AUTO;
 }
 
 static void teardown(void)
@@ -552,6 +573,7 @@ END_TEST
  * and actually accepted by the fast path. */
 START_TEST(test_generated_pngs_identical_to_libspng_and_accepted)
 {
+    check_mode = differential_modes[_i];
     tally t = {0};
     rng_state = 2024;
     buf_t png = {0};
@@ -579,8 +601,11 @@ START_TEST(test_generated_pngs_identical_to_libspng_and_accepted)
         generated_free(&g);
     }
     free(png.p);
-    fprintf(stderr, "generated: %u clean PNGs, %lu fast decodes, %lu accepted, libspng ok %lu / failed %lu\n", images,
-            t.decodes, t.fast_ok, t.spng_ok, t.spng_fail);
+    fprintf(stderr,
+            "generated, %s: %u clean PNGs, %lu fast decodes (%lu with the check on a second thread), %lu accepted, "
+            "libspng ok %lu / failed %lu\n",
+            differential_mode_names[_i], images, t.decodes, t.concurrent, t.fast_ok, t.spng_ok, t.spng_fail);
+    if (check_mode == H5IMG_PNG_CHECK_CONCURRENT) ck_assert_uint_ge(t.concurrent, t.fast_ok);
     /* libspng refuses only LUMA (SPNG_FMT_G8) of non-gray input here */
     ck_assert_uint_eq(t.spng_fail_not_luma, 0);
 }
@@ -616,6 +641,7 @@ static void zlib_recompress(png_parts *parts, const uint8_t *raw, size_t n)
 
 START_TEST(test_mutated_pngs_never_accepted_when_libspng_rejects)
 {
+    check_mode = differential_modes[_i];
     tally t = {0};
     rng_state = 77;
     buf_t png = {0}, raw = {0};
@@ -694,8 +720,10 @@ START_TEST(test_mutated_pngs_never_accepted_when_libspng_rejects)
     }
     free(png.p);
     free(raw.p);
-    fprintf(stderr, "mutants: %u inputs, %lu fast decodes, %lu accepted, libspng ok %lu / failed %lu; per kind:",
-            mutants, t.decodes, t.fast_ok, t.spng_ok, t.spng_fail);
+    fprintf(stderr,
+            "mutants, %s: %u inputs, %lu fast decodes (%lu with the check on a second thread), %lu accepted, "
+            "libspng ok %lu / failed %lu; per kind:",
+            differential_mode_names[_i], mutants, t.decodes, t.concurrent, t.fast_ok, t.spng_ok, t.spng_fail);
     for (int k = 0; k < 14; k++) fprintf(stderr, " %u(%u taken)", kinds[k], taken[k]);
     fprintf(stderr, "\n");
     ck_assert_uint_gt(t.spng_fail, 0);
@@ -740,9 +768,12 @@ static void run_folder(const char *sub, tally *t)
 
 START_TEST(test_pngsuite_identical_to_libspng)
 {
+    check_mode = differential_modes[_i];
     tally t = {0};
     run_folder("pngsuite", &t);
-    fprintf(stderr, "pngsuite: %lu files, %lu fast decodes, %lu accepted\n", t.inputs, t.decodes, t.fast_ok);
+    fprintf(stderr, "pngsuite, %s: %lu files, %lu fast decodes (%lu with the check on a second thread), %lu accepted\n",
+            differential_mode_names[_i], t.inputs, t.decodes, t.concurrent, t.fast_ok);
+    if (check_mode == H5IMG_PNG_CHECK_CONCURRENT) ck_assert_uint_ge(t.concurrent, t.fast_ok);
     ck_assert_uint_gt(t.inputs, 150);
     ck_assert_uint_gt(t.fast_ok, 50);
 }
@@ -750,9 +781,12 @@ END_TEST
 
 START_TEST(test_png_crashers_never_accepted)
 {
+    check_mode = differential_modes[_i];
     tally t = {0};
     run_folder("png-crashers", &t);
-    fprintf(stderr, "png-crashers: %lu files, %lu fast decodes, %lu accepted\n", t.inputs, t.decodes, t.fast_ok);
+    fprintf(stderr,
+            "png-crashers, %s: %lu files, %lu fast decodes (%lu with the check on a second thread), %lu accepted\n",
+            differential_mode_names[_i], t.inputs, t.decodes, t.concurrent, t.fast_ok);
     ck_assert_uint_gt(t.inputs, 10);
     ck_assert_uint_eq(t.fast_ok, 0);
 }
@@ -782,6 +816,407 @@ START_TEST(test_layout_mismatch_is_unsupported)
 }
 END_TEST
 
+/* --------------------------------------------------- the concurrent check */
+
+/* Bits of a DEFLATE stream, the first in the lowest bit of each byte. */
+typedef struct {
+    buf_t bytes;
+    uint32_t pending;
+    unsigned npending;
+} bit_writer;
+
+static void put_bits(bit_writer *w, uint32_t value, unsigned count)
+{
+    for (unsigned i = 0; i < count; i++) {
+        w->pending |= ((value >> i) & 1u) << w->npending;
+        if (++w->npending == 8) {
+            uint8_t byte = (uint8_t)w->pending;
+            buf_put(&w->bytes, &byte, 1);
+            w->pending = 0;
+            w->npending = 0;
+        }
+    }
+}
+
+/* Huffman codewords go in most significant bit first. */
+static void put_code(bit_writer *w, uint32_t code, unsigned length)
+{
+    while (length-- > 0) put_bits(w, (code >> length) & 1u, 1);
+}
+
+/* A literal/length symbol of the fixed code (RFC 1951, 3.2.6). */
+static void put_fixed_symbol(bit_writer *w, unsigned symbol)
+{
+    if (symbol < 144) put_code(w, 0x30 + symbol, 8);
+    else if (symbol < 256) put_code(w, 0x190 + symbol - 144, 9);
+    else if (symbol < 280) put_code(w, symbol - 256, 7);
+    else put_code(w, 0xc0 + symbol - 280, 8);
+}
+
+/* A zlib stream of one fixed-Huffman block inflating to `raw` (>= 259)
+ * zero bytes: a literal, copies of 258 bytes from distance 1 (length
+ * symbol 285), then literals. With `odd_symbol` 286 or 287 one copy uses
+ * that symbol instead, which libdeflate also takes for 258 bytes and zlib
+ * rejects; `late` makes it the last copy, so the strict check only fails
+ * near the end of its walk. */
+static void zeros_stream(buf_t *out, size_t raw, unsigned odd_symbol, int late)
+{
+    bit_writer w = {0};
+    put_bits(&w, 0x78, 8); /* CMF: deflate, 32 KiB window */
+    put_bits(&w, 0x01, 8); /* FLG: FCHECK, no dictionary */
+    put_bits(&w, 1, 1);    /* BFINAL */
+    put_bits(&w, 1, 2);    /* BTYPE: fixed codes */
+    put_fixed_symbol(&w, 0);
+    size_t made = 1, copies = (raw - 1) / 258;
+    for (size_t k = 0; k < copies; k++) {
+        int odd = odd_symbol && k == (late ? copies - 1 : 0);
+        put_fixed_symbol(&w, odd ? odd_symbol : 285);
+        put_code(&w, 0, 5); /* distance symbol 0: distance 1 */
+        made += 258;
+    }
+    for (; made < raw; made++) put_fixed_symbol(&w, 0);
+    put_fixed_symbol(&w, 256);
+    if (w.npending) put_bits(&w, 0, 8 - w.npending);
+    uint32_t adler = (uint32_t)(raw % 65521) << 16 | 1; /* all zeros: s1 stays 1, s2 counts the bytes */
+    for (int shift = 24; shift >= 0; shift -= 8) put_bits(&w, adler >> shift & 0xff, 8);
+    *out = w.bytes;
+}
+
+/* An 8-bit gray PNG of zeros made of zeros_stream's bytes, in `idat_chunks` IDATs. */
+static void zeros_png(buf_t *png, uint32_t width, uint32_t height, unsigned odd_symbol, int late, unsigned idat_chunks)
+{
+    buf_t z;
+    zeros_stream(&z, (size_t)height * (width + 1), odd_symbol, late);
+    uint8_t ihdr[13] = {0};
+    put_be32(ihdr, width);
+    put_be32(ihdr + 4, height);
+    ihdr[8] = 8;
+    png->n = 0;
+    buf_put(png, png_sig, 8);
+    put_chunk(png, "IHDR", ihdr, 13);
+    size_t done = 0;
+    for (unsigned k = 1; k <= idat_chunks; k++) {
+        size_t end = z.n * k / idat_chunks;
+        put_chunk(png, "IDAT", z.p + done, (uint32_t)(end - done));
+        done = end;
+    }
+    put_chunk(png, "IEND", "", 0);
+    free(z.p);
+}
+
+static const h5img_png_check_mode all_check_modes[] = {H5IMG_PNG_CHECK_AUTO, H5IMG_PNG_CHECK_CONCURRENT,
+                                                       H5IMG_PNG_CHECK_CALLING_THREAD,
+                                                       H5IMG_PNG_CHECK_FAIL_THREAD_START};
+
+/* Decode `png` under layout `l` with the check in every mode, first the
+ * fast path alone (which must return `fast_expected`), then the whole
+ * decoder (libspng when the fast path declines): status, message and, on
+ * success, pixels must be those of a decode with the check on the calling
+ * thread. `reaches_check`: the fast path gets as far as the check. */
+static h5img_status decode_in_every_mode(const uint8_t *png, size_t n, const h5img_layout *l,
+                                         h5img_status fast_expected, int reaches_check, const char *label)
+{
+    size_t bytes = h5img_layout_bytes(l);
+    uint8_t *want = malloc(bytes), *got = malloc(bytes);
+    h5img_decoder *d = h5img_decoder_new();
+    ck_assert(want && got && d);
+    h5img_info info;
+    ck_assert_int_eq(h5img_probe(png, n, &info), H5IMG_OK);
+    h5img_png_force_check(d, H5IMG_PNG_CHECK_CALLING_THREAD);
+    const h5img_status want_status = h5img_decoder_decode(d, png, n, l, want, bytes);
+    char want_message[H5IMG_MESSAGE_SIZE];
+    snprintf(want_message, sizeof want_message, "%s", h5img_decoder_message(d));
+    for (size_t m = 0; m < sizeof all_check_modes / sizeof all_check_modes[0]; m++) {
+        const h5img_png_check_mode mode = all_check_modes[m];
+        h5img_png_force_check(d, mode);
+        memset(got, 0xcd, bytes);
+        ck_assert_msg(h5img_png_fast_decode(d, png, n, &info, l, got) == fast_expected, "%s, mode %d: fast path",
+                      label, (int)mode);
+        if (mode == H5IMG_PNG_CHECK_CONCURRENT && reaches_check)
+            ck_assert_msg(d->png_check_concurrent, "%s: check not on a second thread", label);
+        if (mode == H5IMG_PNG_CHECK_CALLING_THREAD || mode == H5IMG_PNG_CHECK_FAIL_THREAD_START)
+            ck_assert_msg(!d->png_check_concurrent, "%s, mode %d: check on a second thread", label, (int)mode);
+        if (fast_expected == H5IMG_OK)
+            ck_assert_msg(memcmp(got, want, bytes) == 0, "%s, mode %d: fast path pixels differ", label, (int)mode);
+        memset(got, 0xcd, bytes);
+        ck_assert_msg(h5img_decoder_decode(d, png, n, l, got, bytes) == want_status, "%s, mode %d: status", label,
+                      (int)mode);
+        ck_assert_msg(strcmp(h5img_decoder_message(d), want_message) == 0, "%s, mode %d: \"%s\", not \"%s\"", label,
+                      (int)mode, h5img_decoder_message(d), want_message);
+        if (want_status == H5IMG_OK)
+            ck_assert_msg(memcmp(got, want, bytes) == 0, "%s, mode %d: pixels differ", label, (int)mode);
+    }
+    ck_assert_uint_eq(h5img_busy_threads(0), 0);
+    h5img_decoder_free(d);
+    free(want);
+    free(got);
+    return want_status;
+}
+
+/* Streams libdeflate inflates and zlib rejects (length symbols 286 and
+ * 287 early and late in the stream, in one IDAT or gathered from several,
+ * a small image and one above the automatic threshold; and the fuzz
+ * regressions): the fast path declines and the decoder fails with the same
+ * status and message whether the check ran on a second thread, on the
+ * calling thread, or on the calling thread after the second one failed to
+ * start. The same images with symbol 285 decode to zeros in every mode. */
+START_TEST(test_streams_zlib_rejects_decline_identically_in_every_mode)
+{
+    static const struct {
+        uint32_t width, height;
+    } sizes[] = {{36, 7}, {2448, 512}};
+    static const h5img_rule rules[] = {H5IMG_RULE_MASK, H5IMG_RULE_NATIVE, H5IMG_RULE_COLOR};
+    struct libdeflate_decompressor *inflater = libdeflate_alloc_decompressor();
+    ck_assert_ptr_nonnull(inflater);
+    buf_t png = {0}, z = {0};
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+        const size_t raw = (size_t)sizes[s].height * (sizes[s].width + 1);
+        uint8_t *inflated = malloc(raw);
+        ck_assert_ptr_nonnull(inflated);
+        for (unsigned odd = 285; odd <= 287; odd++) {
+            for (int late = 0; late <= (odd != 285); late++) {
+                /* The stream is what it is meant to be: libdeflate takes it, zlib's rules only with 285. */
+                zeros_stream(&z, raw, odd == 285 ? 0 : odd, late);
+                size_t in_used = 0, out_made = 0;
+                ck_assert_int_eq(libdeflate_zlib_decompress_ex(inflater, z.p, z.n, inflated, raw, &in_used, &out_made),
+                                 LIBDEFLATE_SUCCESS);
+                ck_assert_uint_eq(in_used, z.n);
+                ck_assert_uint_eq(out_made, raw);
+                int verdict = h5img_deflate_strict_check(z.p, z.n, raw, H5IMG_DEFLATE_HEADER_WINDOW, NULL, NULL);
+                ck_assert_int_eq(verdict == H5IMG_DEFLATE_OK, odd == 285);
+                free(z.p);
+                z.p = NULL;
+                for (unsigned chunks = 1; chunks <= 3; chunks += 2) {
+                    zeros_png(&png, sizes[s].width, sizes[s].height, odd == 285 ? 0 : odd, late, chunks);
+                    for (size_t r = 0; r < sizeof rules / sizeof rules[0]; r++) {
+                        h5img_layout l = {sizes[s].height, sizes[s].width, rules[r] == H5IMG_RULE_COLOR ? 3 : 1, 1,
+                                          rules[r], 0};
+                        char label[128];
+                        snprintf(label, sizeof label, "%ux%u symbol %u%s, %u IDAT, rule %d", sizes[s].width,
+                                 sizes[s].height, odd, late ? " late" : "", chunks, (int)rules[r]);
+                        h5img_status want = odd == 285 ? H5IMG_OK : H5IMG_E_UNSUPPORTED;
+                        h5img_status got = decode_in_every_mode(png.p, png.n, &l, want, 1, label);
+                        ck_assert_msg(odd == 285 ? got == H5IMG_OK : got != H5IMG_OK, "%s: decoder status %d", label,
+                                      (int)got);
+                    }
+                }
+            }
+        }
+        free(inflated);
+    }
+    free(png.p);
+    libdeflate_free_decompressor(inflater);
+
+    /* The fuzz regressions: every one fails, the same way in every mode. */
+    static const struct {
+        const char *name;
+        int reaches_check; /* the fast path takes the image up to the check */
+    } regressions[] = {
+        {"png_diff-fast-accepts-invalid-deflate-code.png", 1},
+        {"png-zlib-stream-not-ended.png", 0}, /* libdeflate declines it first */
+        {"png-bad-adler32-after-last-row.png", 0},
+        {"png-distance-too-far-after-last-row.png", 0}, /* gray+alpha: not a fast-path image */
+    };
+    const char *here = __FILE__, *slash = strrchr(here, '/');
+    for (size_t f = 0; f < sizeof regressions / sizeof regressions[0]; f++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%.*s/../fuzz/regressions/%s", slash ? (int)(slash - here) : 1, slash ? here : ".",
+                 regressions[f].name);
+        FILE *fp = fopen(path, "rb");
+        ck_assert_msg(fp != NULL, "cannot open %s", path);
+        buf_t bytes = {0};
+        uint8_t chunk[65536];
+        size_t got;
+        while ((got = fread(chunk, 1, sizeof chunk, fp)) > 0) buf_put(&bytes, chunk, got);
+        fclose(fp);
+        header hd;
+        ck_assert_int_eq(read_header(bytes.p, bytes.n, &hd), 0);
+        for (size_t r = 0; r < sizeof rules / sizeof rules[0]; r++) {
+            h5img_layout l;
+            h5img_info info;
+            make_layout(&hd, rules[r], 0, &l, &info);
+            char label[160];
+            snprintf(label, sizeof label, "%s rule %d", regressions[f].name, (int)rules[r]);
+            h5img_status status =
+                decode_in_every_mode(bytes.p, bytes.n, &l, H5IMG_E_UNSUPPORTED, regressions[f].reaches_check, label);
+            ck_assert_msg(status != H5IMG_OK, "%s: decoded", label);
+        }
+        free(bytes.p);
+    }
+}
+END_TEST
+
+static unsigned usable_cpus(void)
+{
+    cpu_set_t set;
+    ck_assert_int_eq(sched_getaffinity(0, sizeof set, &set), 0);
+    return (unsigned)CPU_COUNT(&set);
+}
+
+static int environment_says_one_thread(void)
+{
+    const char *text = getenv("H5IMG_THREADS");
+    return text && strcmp(text, "1") == 0;
+}
+
+/* A soft-edged 8-bit gray mask, as PNG. */
+static uint8_t *mask_png(uint32_t width, uint32_t height, size_t *n)
+{
+    size_t len = (size_t)width * height;
+    uint8_t *pixels = malloc(len);
+    ck_assert_ptr_nonnull(pixels);
+    fill_pixels(pixels, width, height, 1, 1, 4);
+    uint8_t *png = encode_png(pixels, len, width, height, 0, 8, SPNG_FILTER_CHOICE_ALL, 6, 0, n);
+    free(pixels);
+    return png;
+}
+
+/* Above the automatic threshold (1.25 MB inflated), and far below it. */
+#define LARGE_WIDTH 2448u
+#define LARGE_HEIGHT 512u
+#define SMALL_SIDE 256u
+
+/* Decode a mask with `decoder` through the whole decoder and return how
+ * many second threads that started (which must be whether the check ran on
+ * one); the pixels must be those of a decode with the check on the calling
+ * thread. */
+static unsigned long threads_started_by_decode(h5img_decoder *decoder, const uint8_t *png, size_t n, uint32_t width,
+                                               uint32_t height)
+{
+    h5img_layout l = {height, width, 1, 1, H5IMG_RULE_MASK, 0};
+    size_t bytes = h5img_layout_bytes(&l);
+    uint8_t *want = malloc(bytes), *got = malloc(bytes);
+    h5img_decoder *reference = h5img_decoder_new();
+    ck_assert(want && got && reference);
+    h5img_png_force_check(reference, H5IMG_PNG_CHECK_CALLING_THREAD);
+    ck_assert_int_eq(h5img_decoder_decode(reference, png, n, &l, want, bytes), H5IMG_OK);
+    h5img_decoder_free(reference);
+    const unsigned long before = h5img_second_threads_started();
+    ck_assert_int_eq(h5img_decoder_decode(decoder, png, n, &l, got, bytes), H5IMG_OK);
+    const unsigned long started = h5img_second_threads_started() - before;
+    ck_assert_uint_eq(started, decoder->png_check_concurrent != 0);
+    ck_assert(memcmp(got, want, bytes) == 0);
+    free(want);
+    free(got);
+    return started;
+}
+
+/* The counter of second threads goes up by one for each decode that ran
+ * the check on a second thread, and only then: never with threads 1,
+ * always for a large image with threads 2 or more, automatically with 2+
+ * usable CPUs unless H5IMG_THREADS=1, never for a small image unless the
+ * test hook forces it (which, like the JPEG one, overrides threads 1). */
+START_TEST(test_second_thread_counter_follows_the_thread_rules)
+{
+    size_t large_n, small_n;
+    uint8_t *large = mask_png(LARGE_WIDTH, LARGE_HEIGHT, &large_n);
+    uint8_t *small = mask_png(SMALL_SIDE, SMALL_SIDE, &small_n);
+    const unsigned long automatic = usable_cpus() >= 2 && !environment_says_one_thread();
+    const struct {
+        unsigned threads;
+        int large;
+        h5img_png_check_mode mode;
+        unsigned long started;
+    } cases[] = {
+        {1, 1, H5IMG_PNG_CHECK_AUTO, 0},
+        {2, 1, H5IMG_PNG_CHECK_AUTO, 1},
+        {7, 1, H5IMG_PNG_CHECK_AUTO, 1},
+        {0, 1, H5IMG_PNG_CHECK_AUTO, automatic},
+        {2, 0, H5IMG_PNG_CHECK_AUTO, 0},
+        {0, 0, H5IMG_PNG_CHECK_AUTO, 0},
+        {1, 0, H5IMG_PNG_CHECK_CONCURRENT, 1},
+        {2, 1, H5IMG_PNG_CHECK_CALLING_THREAD, 0},
+        {1, 1, H5IMG_PNG_CHECK_AUTO, 0}, /* after threads did start: still none */
+    };
+    h5img_decoder *decoder = h5img_decoder_new();
+    ck_assert_ptr_nonnull(decoder);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        ck_assert_int_eq(h5img_decoder_set_threads(decoder, cases[i].threads), H5IMG_OK);
+        h5img_png_force_check(decoder, cases[i].mode);
+        unsigned long started = cases[i].large
+                                    ? threads_started_by_decode(decoder, large, large_n, LARGE_WIDTH, LARGE_HEIGHT)
+                                    : threads_started_by_decode(decoder, small, small_n, SMALL_SIDE, SMALL_SIDE);
+        ck_assert_msg(started == cases[i].started, "case %zu: threads %u, %s image, mode %d: %lu started", i,
+                      cases[i].threads, cases[i].large ? "large" : "small", (int)cases[i].mode, started);
+        ck_assert_uint_eq(h5img_busy_threads(0), 0);
+    }
+    h5img_decoder_free(decoder);
+    free(large);
+    free(small);
+}
+END_TEST
+
+/* With every usable CPU taken by decodes (stood for by the busy counter),
+ * the automatic rule keeps the check on the calling thread; threads 2
+ * still moves it. */
+START_TEST(test_busy_cpus_keep_automatic_check_on_calling_thread)
+{
+    size_t n;
+    uint8_t *png = mask_png(LARGE_WIDTH, LARGE_HEIGHT, &n);
+    const unsigned cpus = usable_cpus();
+    h5img_decoder *decoder = h5img_decoder_new();
+    ck_assert_ptr_nonnull(decoder);
+    ck_assert_uint_eq(h5img_busy_threads(0), 0);
+    h5img_busy_threads((int)cpus - 1); /* this decode takes the last one */
+    ck_assert_uint_eq(threads_started_by_decode(decoder, png, n, LARGE_WIDTH, LARGE_HEIGHT), 0);
+    ck_assert_int_eq(h5img_decoder_set_threads(decoder, 2), H5IMG_OK);
+    ck_assert_uint_eq(threads_started_by_decode(decoder, png, n, LARGE_WIDTH, LARGE_HEIGHT), 1);
+    h5img_busy_threads(1 - (int)cpus);
+    ck_assert_uint_eq(h5img_busy_threads(0), 0);
+    h5img_decoder_free(decoder);
+    free(png);
+}
+END_TEST
+
+/* When the second thread cannot start, the calling thread checks: the
+ * fast path itself still decodes (libspng would hide it if it declined),
+ * same pixels, nothing started, nothing left counted busy. */
+START_TEST(test_thread_start_failure_checks_on_calling_thread)
+{
+    size_t n;
+    uint8_t *png = mask_png(LARGE_WIDTH, LARGE_HEIGHT, &n);
+    h5img_decoder *decoder = h5img_decoder_new();
+    ck_assert_ptr_nonnull(decoder);
+    ck_assert_int_eq(h5img_decoder_set_threads(decoder, 2), H5IMG_OK);
+    h5img_png_force_check(decoder, H5IMG_PNG_CHECK_FAIL_THREAD_START);
+    h5img_layout l = {LARGE_HEIGHT, LARGE_WIDTH, 1, 1, H5IMG_RULE_MASK, 0};
+    h5img_info info;
+    ck_assert_int_eq(h5img_probe(png, n, &info), H5IMG_OK);
+    uint8_t *out = malloc(h5img_layout_bytes(&l));
+    ck_assert_ptr_nonnull(out);
+    ck_assert_int_eq(h5img_png_fast_decode(decoder, png, n, &info, &l, out), H5IMG_OK);
+    free(out);
+    ck_assert_uint_eq(threads_started_by_decode(decoder, png, n, LARGE_WIDTH, LARGE_HEIGHT), 0);
+    ck_assert_uint_eq(h5img_busy_threads(0), 0);
+    h5img_png_force_check(decoder, H5IMG_PNG_CHECK_AUTO);
+    ck_assert_uint_eq(threads_started_by_decode(decoder, png, n, LARGE_WIDTH, LARGE_HEIGHT), 1);
+    h5img_decoder_free(decoder);
+    free(png);
+}
+END_TEST
+
+/* Run as it is and again by CTest with H5IMG_THREADS=1 (and
+ * CK_RUN_CASE=environment): the variable keeps automatic decoders' check on
+ * the calling thread and leaves an explicit setting alone. */
+START_TEST(test_environment_one_thread_applies_to_automatic_only)
+{
+    size_t n;
+    uint8_t *png = mask_png(LARGE_WIDTH, LARGE_HEIGHT, &n);
+    h5img_decoder *decoder = h5img_decoder_new();
+    ck_assert_ptr_nonnull(decoder);
+    const unsigned long automatic = usable_cpus() >= 2 && !environment_says_one_thread();
+    ck_assert_msg(threads_started_by_decode(decoder, png, n, LARGE_WIDTH, LARGE_HEIGHT) == automatic,
+                  "H5IMG_THREADS=%s, %u CPUs", getenv("H5IMG_THREADS") ? getenv("H5IMG_THREADS") : "(unset)",
+                  usable_cpus());
+    ck_assert_int_eq(h5img_decoder_set_threads(decoder, 2), H5IMG_OK);
+    ck_assert_uint_eq(threads_started_by_decode(decoder, png, n, LARGE_WIDTH, LARGE_HEIGHT), 1);
+    ck_assert_int_eq(h5img_decoder_set_threads(decoder, 1), H5IMG_OK);
+    ck_assert_uint_eq(threads_started_by_decode(decoder, png, n, LARGE_WIDTH, LARGE_HEIGHT), 0);
+    h5img_decoder_free(decoder);
+    free(png);
+}
+END_TEST
+
 static Suite *png_fast_suite(void)
 {
     Suite *s = suite_create("png_fast");
@@ -791,11 +1226,24 @@ static Suite *png_fast_suite(void)
     tcase_add_test(tc, test_unfilter_rows_match_png_spec_simd_and_portable);
     tcase_add_test(tc, test_libspng_16_to_8_is_high_byte);
     tcase_add_test(tc, test_layout_mismatch_is_unsupported);
-    tcase_add_test(tc, test_pngsuite_identical_to_libspng);
-    tcase_add_test(tc, test_png_crashers_never_accepted);
-    tcase_add_test(tc, test_generated_pngs_identical_to_libspng_and_accepted);
-    tcase_add_test(tc, test_mutated_pngs_never_accepted_when_libspng_rejects);
+    const int modes = (int)(sizeof differential_modes / sizeof differential_modes[0]);
+    tcase_add_loop_test(tc, test_pngsuite_identical_to_libspng, 0, modes);
+    tcase_add_loop_test(tc, test_png_crashers_never_accepted, 0, modes);
+    tcase_add_loop_test(tc, test_generated_pngs_identical_to_libspng_and_accepted, 0, modes);
+    tcase_add_loop_test(tc, test_mutated_pngs_never_accepted_when_libspng_rejects, 0, modes);
     suite_add_tcase(s, tc);
+    TCase *concurrent = tcase_create("concurrent_check");
+    tcase_add_checked_fixture(concurrent, setup, teardown);
+    tcase_set_timeout(concurrent, 120);
+    tcase_add_test(concurrent, test_streams_zlib_rejects_decline_identically_in_every_mode);
+    tcase_add_test(concurrent, test_second_thread_counter_follows_the_thread_rules);
+    tcase_add_test(concurrent, test_busy_cpus_keep_automatic_check_on_calling_thread);
+    tcase_add_test(concurrent, test_thread_start_failure_checks_on_calling_thread);
+    suite_add_tcase(s, concurrent);
+    TCase *environment = tcase_create("environment");
+    tcase_add_checked_fixture(environment, setup, teardown);
+    tcase_add_test(environment, test_environment_one_thread_applies_to_automatic_only);
+    suite_add_tcase(s, environment);
     return s;
 }
 
