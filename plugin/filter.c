@@ -386,24 +386,25 @@ static void describe_cd_failure(h5img_status status, size_t count, const unsigne
  * allocation sanity check, which expects H5allocate_memory's own header; on
  * other systems the plugin's C runtime may not be HDF5's. Only the plain case
  * can take a buffer aligned for huge pages. */
+#if defined(__linux__) && !defined(H5_MEMORY_ALLOC_SANITY_CHECK)
+#define DECODED_BUFFER_FROM_LIBC 1
+#else
+#define DECODED_BUFFER_FROM_LIBC 0
+#endif
+
 static void *allocate_decoded(size_t size)
 {
-#if defined(__linux__) && !defined(H5_MEMORY_ALLOC_SANITY_CHECK)
-    void *out = h5img_alloc_huge_aligned(size);
-#else
-    void *out = H5allocate_memory(size, 0);
-#endif
+    void *out = DECODED_BUFFER_FROM_LIBC ? h5img_alloc_huge_aligned(size) : H5allocate_memory(size, 0);
     h5img_advise_huge_pages(out, size);
     return out;
 }
 
 static void free_decoded(void *out)
 {
-#if defined(__linux__) && !defined(H5_MEMORY_ALLOC_SANITY_CHECK)
-    free(out);
-#else
-    H5free_memory(out);
-#endif
+    if (DECODED_BUFFER_FROM_LIBC)
+        free(out);
+    else
+        H5free_memory(out);
 }
 
 /* Read: the chunk's encoded bytes become exactly one decoded image. */

@@ -34,10 +34,8 @@ struct h5img_decoder {
     uint32_t jpeg_force_row;
     int jpeg_fail_thread_start;
     uint32_t jpeg_split_row;
-    /* PNG fast path (png_fast.c): where the strict DEFLATE check runs, and
-     * whether the last fast decode ran it on a second thread (tests read it). */
+    /* PNG fast path (png_fast.c): where the strict DEFLATE check runs (a test hook). */
     h5img_png_check_mode png_check_mode;
-    int png_check_concurrent;
 };
 
 /* Record a failure sentence (printf-style, with the numbers) on the decoder

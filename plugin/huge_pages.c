@@ -8,10 +8,10 @@
 #include <sys/mman.h>
 #endif
 
-/* A decoded frame lands in a buffer HDF5 allocates anew for every chunk and
- * frees after copying it out, so in a process whose allocator hands back
- * fresh pages each time, faulting in 4 KiB pages costs about as much as the
- * JPEG decode itself on a VM. One 2 MiB fault replaces 512 of them. Only the
+/* A decoded frame lands in a buffer the filter allocates anew for every
+ * chunk and HDF5 frees after copying it out, so in a process whose
+ * allocator hands back fresh pages each time, faulting in 4 KiB pages costs
+ * about as much as the JPEG decode itself on a VM. One 2 MiB fault replaces 512 of them. Only the
  * 2 MiB-aligned interior can be huge, and below 4 MiB there is little of it;
  * numpy applies the same threshold to its own arrays. */
 #define HUGE_PAGE_BYTES ((uintptr_t)2 << 20)

@@ -208,7 +208,6 @@ h5img_status h5img_png_fast_decode(h5img_decoder *decoder, const uint8_t *data, 
     const h5img_status no = H5IMG_E_UNSUPPORTED;
     (void)info; /* the header is parsed again here: nothing is taken on trust */
     if (!decoder || !data || !layout || !out) return no;
-    decoder->png_check_concurrent = 0;
     if (size < 8 + 25 + 12 + 12 || memcmp(data, signature, 8) != 0) return no;
 
     /* IHDR, first chunk */
@@ -328,7 +327,6 @@ h5img_status h5img_png_fast_decode(h5img_decoder *decoder, const uint8_t *data, 
     if (check_on_second_thread(decoder, raw)) /* the test hook's failure stands for pthread_create's */
         concurrent = decoder->png_check_mode != H5IMG_PNG_CHECK_FAIL_THREAD_START &&
                      h5img_second_thread_start(&check_thread, run_strict_check, &check) == H5IMG_OK;
-    decoder->png_check_concurrent = concurrent;
 
     size_t in_used = 0, out_made = 0;
     enum libdeflate_result zr =
