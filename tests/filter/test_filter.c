@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "h5img.h"
+#include "check_env.h"
 #include "oracle.h"
 
 /* The plugin build links neither h5img nor its filter: the only way HDF5
@@ -21,13 +22,6 @@ static const unsigned char PNG_SIGNATURE[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 
 /* ------------------------------------------------------------------------- */
 /* Helpers                                                                   */
 /* ------------------------------------------------------------------------- */
-
-static const char *env_or_fail(const char *name)
-{
-    const char *value = getenv(name);
-    ck_assert_msg(value && *value, "environment variable %s is not set (run through ctest)", name);
-    return value;
-}
 
 static void ensure_filter(void)
 {
@@ -181,15 +175,6 @@ static void close_written(hid_t dset, hid_t file)
     ck_assert_msg(status >= 0, "H5Dclose (chunk flush) failed: %s", error_stack());
     status = H5Fclose(file);
     ck_assert_msg(status >= 0, "H5Fclose failed: %s", error_stack());
-}
-
-static void *conformance_file(const char *relative, size_t *size)
-{
-    char path[1024];
-    snprintf(path, sizeof path, "%s/%s", env_or_fail("H5IMG_CONFORMANCE_DIR"), relative);
-    void *data = read_file(path, size);
-    ck_assert_msg(data != NULL, "cannot read %s", path);
-    return data;
 }
 
 /* ------------------------------------------------------------------------- */

@@ -11,27 +11,12 @@
 
 #include "h5img.h"
 #include "h5img_internal.h"
+#include "check_env.h"
 #include "oracle.h"
 
 /* ------------------------------------------------------------------------- */
 /* Helpers                                                                   */
 /* ------------------------------------------------------------------------- */
-
-static const char *env_or_fail(const char *name)
-{
-    const char *value = getenv(name);
-    ck_assert_msg(value && *value, "environment variable %s is not set (run through ctest)", name);
-    return value;
-}
-
-static void *conformance_file(const char *relative, size_t *size)
-{
-    char path[1024];
-    snprintf(path, sizeof path, "%s/%s", env_or_fail("H5IMG_CONFORMANCE_DIR"), relative);
-    void *data = read_file(path, size);
-    ck_assert_msg(data != NULL, "cannot read %s", path);
-    return data;
-}
 
 static void file_path(char *path, size_t size, const char *name)
 {
