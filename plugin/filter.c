@@ -396,6 +396,7 @@ static void *allocate_decoded(size_t size)
 {
     void *out = DECODED_BUFFER_FROM_LIBC ? h5img_alloc_huge_aligned(size) : H5allocate_memory(size, 0);
     h5img_advise_huge_pages(out, size);
+    h5img_prefault(out, size);
     return out;
 }
 

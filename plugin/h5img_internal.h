@@ -144,6 +144,14 @@ void h5img_jpeg_force_split(h5img_decoder *decoder, uint32_t row, int fail_threa
  * the buffer's contents and lifetime are unaffected. */
 int h5img_advise_huge_pages(void *buffer, size_t size);
 
+/* Fault in the whole pages of a buffer of 4 MiB or more that is about to be
+ * written in full, with one system call on the calling thread (Linux 5.14+;
+ * elsewhere, and for smaller buffers, nothing). Returns 1 when the pages are
+ * now resident. Call after h5img_advise_huge_pages so they come in huge.
+ * A refusal (old kernel, no memory to spare) leaves the buffer as it was:
+ * its pages then fault in on first write as usual. */
+int h5img_prefault(void *buffer, size_t size);
+
 /* `size` bytes that free() releases, starting on a 2 MiB boundary when the
  * buffer is large enough for h5img_advise_huge_pages to act (4 MiB), so that
  * all of it but the last partial huge page can be huge. NULL when out of
