@@ -53,9 +53,14 @@ SSE_FN void sse_sub_prefix(uint8_t *dst, const uint8_t *src, size_t n, const uns
     case 4: last = _mm_set1_epi32(0x0f0e0d0c); break;
     default: last = _mm_set_epi8(15, 14, 13, 12, 11, 10, 9, 8, 15, 14, 13, 12, 11, 10, 9, 8); break;
     }
+    const __m128i zero = _mm_setzero_si128();
     size_t i = 0;
     for (; i + 16 <= n; i += 16) {
         __m128i x = _mm_loadu_si128((const __m128i *)(src + i));
+        if (_mm_movemask_epi8(_mm_cmpeq_epi8(x, zero)) == 0xffff) {
+            _mm_storeu_si128((__m128i *)(dst + i), carry);
+            continue;
+        }
         if (bpp <= 1) x = _mm_add_epi8(x, _mm_slli_si128(x, 1));
         if (bpp <= 2) x = _mm_add_epi8(x, _mm_slli_si128(x, 2));
         if (bpp <= 4) x = _mm_add_epi8(x, _mm_slli_si128(x, 4));
