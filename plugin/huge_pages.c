@@ -18,15 +18,24 @@
 #define HUGE_PAGE_BYTES ((uintptr_t)2 << 20)
 #define HUGE_PAGE_MIN_BUFFER ((size_t)4 << 20)
 
+#if defined(__linux__) && (defined(MADV_HUGEPAGE) || defined(MADV_POPULATE_WRITE))
+/* madvise(advice) over the whole `unit`-aligned units inside a buffer of
+ * at least HUGE_PAGE_MIN_BUFFER bytes; 1 when the kernel took it. */
+static int advise_whole_units(void *buffer, size_t size, uintptr_t unit, int advice)
+{
+    if (!buffer || size < HUGE_PAGE_MIN_BUFFER) return 0;
+    uintptr_t first = ((uintptr_t)buffer + unit - 1) & ~(unit - 1);
+    uintptr_t end = ((uintptr_t)buffer + size) & ~(unit - 1);
+    if (end <= first) return 0;
+    return madvise((void *)first, end - first, advice) == 0;
+}
+#endif
+
 int h5img_advise_huge_pages(void *buffer, size_t size)
 {
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
-    if (!buffer || size < HUGE_PAGE_MIN_BUFFER) return 0;
-    uintptr_t first = ((uintptr_t)buffer + HUGE_PAGE_BYTES - 1) & ~(HUGE_PAGE_BYTES - 1);
-    uintptr_t end = ((uintptr_t)buffer + size) & ~(HUGE_PAGE_BYTES - 1);
-    if (end <= first) return 0;
     /* Advice only: a kernel without THP refuses it and nothing changes. */
-    return madvise((void *)first, end - first, MADV_HUGEPAGE) == 0;
+    return advise_whole_units(buffer, size, HUGE_PAGE_BYTES, MADV_HUGEPAGE);
 #else
     (void)buffer;
     (void)size;
@@ -46,12 +55,7 @@ int h5img_advise_huge_pages(void *buffer, size_t size)
 int h5img_prefault(void *buffer, size_t size)
 {
 #if defined(__linux__) && defined(MADV_POPULATE_WRITE)
-    if (!buffer || size < HUGE_PAGE_MIN_BUFFER) return 0;
-    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-    uintptr_t first = ((uintptr_t)buffer + page - 1) & ~(page - 1);
-    uintptr_t end = ((uintptr_t)buffer + size) & ~(page - 1);
-    if (end <= first) return 0;
-    return madvise((void *)first, end - first, MADV_POPULATE_WRITE) == 0;
+    return advise_whole_units(buffer, size, (uintptr_t)sysconf(_SC_PAGESIZE), MADV_POPULATE_WRITE);
 #else
     (void)buffer;
     (void)size;
