@@ -57,6 +57,8 @@ SSE_FN void sse_sub_prefix(uint8_t *dst, const uint8_t *src, size_t n, const uns
     size_t i = 0;
     for (; i + 16 <= n; i += 16) {
         __m128i x = _mm_loadu_si128((const __m128i *)(src + i));
+        /* Flat stretches (a mask's background) filter to zeros, and their
+         * pixels are the carried one repeated: no sum needed. */
         if (_mm_movemask_epi8(_mm_cmpeq_epi8(x, zero)) == 0xffff) {
             _mm_storeu_si128((__m128i *)(dst + i), carry);
             continue;
