@@ -65,10 +65,8 @@ static const char *mode_name(uint32_t mode)
     return mode == ONE_BAND ? "one band" : mode == SPLIT_AUTO ? "split (auto cut)" : "split (given cut)";
 }
 
-/* Decode on a fresh decoder in `mode`; fills `message` and, if asked, the
- * first row of the second band (0 when the decode ran as one band). */
-static h5img_status decode_in_mode(const uint8_t *data, size_t size, const h5img_layout *layout, uint8_t *out,
-                                   uint32_t mode, char *message, size_t message_size, uint32_t *split_row)
+/* A decoder that forces the split, or stays on one thread, as `mode` says. */
+static h5img_decoder *decoder_in_mode(uint32_t mode)
 {
     h5img_decoder *decoder = h5img_decoder_new();
     ck_assert_ptr_nonnull(decoder);
@@ -76,6 +74,15 @@ static h5img_status decode_in_mode(const uint8_t *data, size_t size, const h5img
         ck_assert_int_eq(h5img_decoder_set_threads(decoder, 1), H5IMG_OK);
     else
         h5img_jpeg_force_split(decoder, mode, 0);
+    return decoder;
+}
+
+/* Decode on a fresh decoder in `mode`; fills `message` and, if asked, the
+ * first row of the second band (0 when the decode ran as one band). */
+static h5img_status decode_in_mode(const uint8_t *data, size_t size, const h5img_layout *layout, uint8_t *out,
+                                   uint32_t mode, char *message, size_t message_size, uint32_t *split_row)
+{
+    h5img_decoder *decoder = decoder_in_mode(mode);
     h5img_status status = h5img_decoder_decode(decoder, data, size, layout, out, h5img_layout_bytes(layout));
     snprintf(message, message_size, "%s", h5img_decoder_message(decoder));
     if (split_row) *split_row = decoder->jpeg_split_row;
@@ -569,18 +576,6 @@ START_TEST(test_cmyk_reported_as_three_channels_but_unsupported)
     tjFree(jpeg);
 }
 END_TEST
-
-/* A decoder that forces the split, or stays on one thread, as `mode` says. */
-static h5img_decoder *decoder_in_mode(uint32_t mode)
-{
-    h5img_decoder *decoder = h5img_decoder_new();
-    ck_assert_ptr_nonnull(decoder);
-    if (mode == ONE_BAND)
-        ck_assert_int_eq(h5img_decoder_set_threads(decoder, 1), H5IMG_OK);
-    else
-        h5img_jpeg_force_split(decoder, mode, 0);
-    return decoder;
-}
 
 /* One decoder serves many frames: a failure (in either band) must leave
  * nothing sticky behind, and success must clear the message. */
