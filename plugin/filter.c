@@ -394,9 +394,10 @@ static void describe_cd_failure(h5img_status status, size_t count, const unsigne
 
 static void *allocate_decoded(size_t size)
 {
-    void *out = DECODED_BUFFER_FROM_LIBC ? h5img_alloc_huge_aligned(size) : H5allocate_memory(size, 0);
-    h5img_advise_huge_pages(out, size);
-    h5img_prefault(out, size);
+    size_t capacity = size;
+    void *out = DECODED_BUFFER_FROM_LIBC ? h5img_alloc_huge_aligned(size, &capacity) : H5allocate_memory(size, 0);
+    h5img_advise_huge_pages(out, capacity);
+    h5img_prefault(out, capacity);
     return out;
 }
 

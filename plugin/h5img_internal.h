@@ -152,11 +152,13 @@ int h5img_advise_huge_pages(void *buffer, size_t size);
  * its pages then fault in on first write as usual. */
 int h5img_prefault(void *buffer, size_t size);
 
-/* `size` bytes that free() releases, starting on a 2 MiB boundary when the
- * buffer is large enough for h5img_advise_huge_pages to act (4 MiB), so that
- * all of it but the last partial huge page can be huge. NULL when out of
- * memory or for size 0. */
-void *h5img_alloc_huge_aligned(size_t size);
+/* At least `size` bytes that free() releases. When the buffer is large
+ * enough for h5img_advise_huge_pages to act (4 MiB), it starts on a 2 MiB
+ * boundary and its capacity is rounded up to whole 2 MiB pages, so that
+ * advising and faulting in all `*capacity` bytes makes every page huge.
+ * Sets `*capacity` to the bytes usable (0 on failure). NULL when out of
+ * memory, when the rounding would overflow, or for size 0. */
+void *h5img_alloc_huge_aligned(size_t size, size_t *capacity);
 
 /* Release the fast path's handles held by a decoder (called by h5img_decoder_free). */
 void h5img_png_fast_release(h5img_decoder *decoder);

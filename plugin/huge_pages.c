@@ -66,12 +66,26 @@ int h5img_prefault(void *buffer, size_t size)
 /* malloc places a large buffer wherever the kernel mapped it, so up to two
  * partial huge pages at its ends stay in 4 KiB pages: for a 5 MB mask that
  * can be half the buffer. Starting on a 2 MiB boundary leaves only the tail
- * partial. The leading slack posix_memalign skips is never touched, so it
- * costs address space, not memory. */
-void *h5img_alloc_huge_aligned(size_t size)
+ * partial, and rounding the capacity up to whole huge pages makes that huge
+ * too: a 2448x2048 mask's 0.78 MiB tail took 200 faults of 4 KiB, which cost
+ * more than clearing one more 2 MiB page (fresh-page mask reads through h5py,
+ * 14 interleaved pairs of 24 frames: medians 4.70 ms before, 4.56 after).
+ * The leading slack posix_memalign skips is never touched, so it costs
+ * address space, not memory; the rounded tail costs up to 2 MiB for as long
+ * as the buffer lives. */
+void *h5img_alloc_huge_aligned(size_t size, size_t *capacity)
 {
-    if (size == 0) return NULL;
-    if (size < HUGE_PAGE_MIN_BUFFER) return malloc(size);
+    *capacity = 0;
     void *buffer = NULL;
-    return posix_memalign(&buffer, (size_t)HUGE_PAGE_BYTES, size) == 0 ? buffer : NULL;
+    size_t whole = size;
+    if (size == 0) return NULL;
+    if (size < HUGE_PAGE_MIN_BUFFER) {
+        buffer = malloc(size);
+    } else {
+        if (size > SIZE_MAX - (HUGE_PAGE_BYTES - 1)) return NULL;
+        whole = (size + (HUGE_PAGE_BYTES - 1)) & ~(size_t)(HUGE_PAGE_BYTES - 1);
+        if (posix_memalign(&buffer, (size_t)HUGE_PAGE_BYTES, whole) != 0) buffer = NULL;
+    }
+    if (buffer) *capacity = whole;
+    return buffer;
 }

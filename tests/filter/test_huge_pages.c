@@ -92,35 +92,63 @@ START_TEST(small_or_missing_buffer_is_left_alone)
 }
 END_TEST
 
-/* Guards the alignment that lets the whole buffer but its tail be huge: a
+/* Guards the alignment and rounding that let the whole buffer be huge: a
  * plain malloc of a decoded 2448x2048 RGB frame lands at a page boundary
  * with 4 KiB pages at both ends. The odd size is a real frame's. */
 START_TEST(large_buffer_starts_on_a_huge_page)
 {
-    size_t size = (size_t)2448 * 2048 * 3;
-    unsigned char *buffer = h5img_alloc_huge_aligned(size);
+    size_t size = (size_t)2448 * 2048 * 3, capacity = 0;
+    unsigned char *buffer = h5img_alloc_huge_aligned(size, &capacity);
     ck_assert_ptr_nonnull(buffer);
     ck_assert_uint_eq((uintptr_t)buffer % (2 * MIB), 0);
+    /* 14.34 MiB rounds up to 8 whole huge pages, not 7 and a partial one. */
+    ck_assert_uint_eq(capacity, 16 * MIB);
     if (kernel_has_thp()) {
-        ck_assert_int_eq(h5img_advise_huge_pages(buffer, size), 1);
+        ck_assert_int_eq(h5img_advise_huge_pages(buffer, capacity), 1);
         /* The advice now starts at the first byte, not a boundary inside. */
         ck_assert_int_eq(mapping_has_flag(buffer, "hg"), 1);
+        ck_assert_int_eq(mapping_has_flag(buffer + capacity - 1, "hg"), 1);
     }
-    memset(buffer, 0xa5, size);
-    ck_assert_int_eq(buffer[size - 1], 0xa5);
+    /* All of the capacity is the caller's to write. */
+    memset(buffer, 0xa5, capacity);
+    ck_assert_int_eq(buffer[capacity - 1], 0xa5);
     free(buffer); /* what HDF5 does with the filter's output */
+}
+END_TEST
+
+START_TEST(whole_huge_pages_are_not_rounded_further)
+{
+    size_t capacity = 0;
+    unsigned char *buffer = h5img_alloc_huge_aligned(4 * MIB, &capacity);
+    ck_assert_ptr_nonnull(buffer);
+    ck_assert_uint_eq(capacity, 4 * MIB);
+    free(buffer);
 }
 END_TEST
 
 START_TEST(small_or_empty_allocation)
 {
-    ck_assert_ptr_null(h5img_alloc_huge_aligned(0));
-    /* Under the advice threshold alignment buys nothing: any usable block. */
-    unsigned char *buffer = h5img_alloc_huge_aligned(MIB);
+    size_t capacity = 1;
+    ck_assert_ptr_null(h5img_alloc_huge_aligned(0, &capacity));
+    ck_assert_uint_eq(capacity, 0);
+    /* Under the advice threshold alignment buys nothing: any usable block,
+     * exactly as large as asked. */
+    unsigned char *buffer = h5img_alloc_huge_aligned(MIB + 1, &capacity);
     ck_assert_ptr_nonnull(buffer);
-    memset(buffer, 0x3c, MIB);
-    ck_assert_int_eq(buffer[MIB - 1], 0x3c);
+    ck_assert_uint_eq(capacity, MIB + 1);
+    memset(buffer, 0x3c, MIB + 1);
+    ck_assert_int_eq(buffer[MIB], 0x3c);
     free(buffer);
+}
+END_TEST
+
+/* A size whose rounding up to whole huge pages would wrap around must fail,
+ * not come back as a tiny buffer. */
+START_TEST(rounding_that_would_overflow_fails)
+{
+    size_t capacity = 1;
+    ck_assert_ptr_null(h5img_alloc_huge_aligned(SIZE_MAX - 5, &capacity));
+    ck_assert_uint_eq(capacity, 0);
 }
 END_TEST
 
@@ -194,7 +222,9 @@ int main(void)
     tcase_add_test(tc, large_buffer_is_advised);
     tcase_add_test(tc, small_or_missing_buffer_is_left_alone);
     tcase_add_test(tc, large_buffer_starts_on_a_huge_page);
+    tcase_add_test(tc, whole_huge_pages_are_not_rounded_further);
     tcase_add_test(tc, small_or_empty_allocation);
+    tcase_add_test(tc, rounding_that_would_overflow_fails);
     tcase_add_test(tc, large_buffer_is_faulted_in);
     tcase_add_test(tc, small_buffer_is_not_faulted_in);
     suite_add_tcase(suite, tc);
