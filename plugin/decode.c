@@ -126,10 +126,21 @@ static h5img_status check_against_layout(h5img_decoder *d, const h5img_info *inf
     return H5IMG_OK;
 }
 
-h5img_status h5img_decoder_decode(h5img_decoder *decoder, const void *data, size_t size, const h5img_layout *layout,
-                                  void *out, size_t out_size)
+void h5img_decoder_fault_in_later(h5img_decoder *decoder, void *buffer, size_t size)
 {
-    if (!decoder) return H5IMG_E_ARGUMENT;
+    decoder->fault_in = buffer;
+    decoder->fault_in_size = buffer ? size : 0;
+}
+
+void h5img_fault_in_pending(h5img_decoder *decoder)
+{
+    if (decoder->fault_in) h5img_prefault(decoder->fault_in, decoder->fault_in_size);
+    h5img_decoder_fault_in_later(decoder, NULL, 0);
+}
+
+static h5img_status decode_checked(h5img_decoder *decoder, const void *data, size_t size, const h5img_layout *layout,
+                                   void *out, size_t out_size)
+{
     decoder->message[0] = '\0';
     if (!data || size == 0 || !out) return h5img_fail(decoder, H5IMG_E_ARGUMENT, "no input bytes or no output buffer");
 
@@ -170,12 +181,27 @@ h5img_status h5img_decoder_decode(h5img_decoder *decoder, const void *data, size
     if (status != H5IMG_OK) return status;
 
     h5img_busy_threads(1);
-    status = info.codec == H5IMG_CODEC_PNG ? h5img_png_decode(decoder, data, size, &info, layout, out)
-                                           : h5img_jpeg_decode(decoder, data, size, &info, layout, out);
+    if (info.codec == H5IMG_CODEC_PNG) {
+        h5img_fault_in_pending(decoder);
+        status = h5img_png_decode(decoder, data, size, &info, layout, out);
+    } else {
+        status = h5img_jpeg_decode(decoder, data, size, &info, layout, out);
+    }
     h5img_busy_threads(-1);
     if (status != H5IMG_OK && !decoder->message[0])
         h5img_fail(decoder, status, "%ux%u %s: %s", info.width, info.height, h5img_codec_name(info.codec),
                    h5img_strerror(status));
+    return status;
+}
+
+h5img_status h5img_decoder_decode(h5img_decoder *decoder, const void *data, size_t size, const h5img_layout *layout,
+                                  void *out, size_t out_size)
+{
+    if (!decoder) return H5IMG_E_ARGUMENT;
+    h5img_status status = decode_checked(decoder, data, size, layout, out, out_size);
+    /* Whether it was used or the decode failed before reaching it, the
+     * buffer is the caller's again, free to be released. */
+    h5img_decoder_fault_in_later(decoder, NULL, 0);
     return status;
 }
 

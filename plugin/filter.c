@@ -392,12 +392,13 @@ static void describe_cd_failure(h5img_status status, size_t count, const unsigne
 #define DECODED_BUFFER_FROM_LIBC 0
 #endif
 
-static void *allocate_decoded(size_t size)
+/* The buffer is faulted in by the decode (h5img_decoder_fault_in_later),
+ * which knows when that overlaps best with the rest of its work. */
+static void *allocate_decoded(size_t size, size_t *capacity)
 {
-    size_t capacity = size;
-    void *out = DECODED_BUFFER_FROM_LIBC ? h5img_alloc_huge_aligned(size, &capacity) : H5allocate_memory(size, 0);
-    h5img_advise_huge_pages(out, capacity);
-    h5img_prefault(out, capacity);
+    *capacity = size;
+    void *out = DECODED_BUFFER_FROM_LIBC ? h5img_alloc_huge_aligned(size, capacity) : H5allocate_memory(size, 0);
+    h5img_advise_huge_pages(out, *capacity);
     return out;
 }
 
@@ -413,13 +414,15 @@ static void free_decoded(void *out)
 static size_t decode_chunk(const h5img_params *params, size_t decoded_bytes, size_t nbytes, size_t *buf_size,
                            void **buf)
 {
-    void *out = allocate_decoded(decoded_bytes);
+    size_t capacity = 0;
+    void *out = allocate_decoded(decoded_bytes, &capacity);
     if (!out) {
         PUSH_ERROR(H5E_CANTFILTER, "cannot allocate %zu bytes for a decoded %ux%ux%u image", decoded_bytes,
                    params->layout.width, params->layout.height, params->layout.channels);
         return 0;
     }
     h5img_decoder *decoder = acquire_decoder();
+    if (decoder) h5img_decoder_fault_in_later(decoder, out, capacity);
     h5img_status status = decoder ? h5img_decoder_decode(decoder, *buf, nbytes, &params->layout, out, decoded_bytes)
                                   : H5IMG_E_NOMEM;
     if (status != H5IMG_OK) {

@@ -36,6 +36,10 @@ struct h5img_decoder {
     uint32_t jpeg_split_row;
     /* PNG fast path (png_fast.c): where the strict DEFLATE check runs (a test hook). */
     h5img_png_check_mode png_check_mode;
+    /* Fresh output memory to fault in during the next decode, once, where it
+     * costs least (h5img_decoder_fault_in_later); NULL when none. */
+    void *fault_in;
+    size_t fault_in_size;
 };
 
 /* Record a failure sentence (printf-style, with the numbers) on the decoder
@@ -46,6 +50,19 @@ h5img_status h5img_fail(h5img_decoder *decoder, h5img_status status, const char 
 /* Scratch space of at least `size` bytes owned by the decoder, or NULL.
  * `size` must already be checked against the limits by the caller. */
 unsigned char *h5img_scratch(h5img_decoder *decoder, size_t size);
+
+/* For a caller whose output buffer is freshly allocated (the filter): fault
+ * in `size` bytes from `buffer` (h5img_prefault) during the next
+ * h5img_decoder_decode on this decoder. A two-band JPEG does it on the
+ * calling thread just after starting the second band, while that band is
+ * still entropy-decoding rows it will not write; every other decode does it
+ * before writing anything. The next decode forgets it whatever happens, so
+ * the buffer may be freed after that decode returns. */
+void h5img_decoder_fault_in_later(h5img_decoder *decoder, void *buffer, size_t size);
+
+/* Fault in what h5img_decoder_fault_in_later left pending, if anything, and
+ * forget it. */
+void h5img_fault_in_pending(h5img_decoder *decoder);
 
 /* Overflow-safe a*b*c*d; returns 0 and leaves *product untouched on overflow. */
 int h5img_mul_size(size_t *product, size_t a, size_t b, size_t c, size_t d);

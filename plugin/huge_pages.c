@@ -50,7 +50,8 @@ int h5img_advise_huge_pages(void *buffer, size_t size)
  * when the calling thread faults the whole buffer in with one madvise before
  * decoding (default malloc: 10.8-15.4 ms against 11.4-13.2). Masks were
  * unchanged either way. The decode overwrites every byte, so faulting in
- * early costs no memory that would not be taken anyway. Linux 5.14 and
+ * early costs no memory that would not be taken anyway. When the decoder
+ * calls this is h5img_decoder_fault_in_later's business. Linux 5.14 and
  * later; elsewhere pages fault in as they are written. */
 int h5img_prefault(void *buffer, size_t size)
 {

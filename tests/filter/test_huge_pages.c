@@ -1,4 +1,4 @@
-/* test_huge_pages.c: the filter's large output buffers start on a huge-page boundary, their advice reaches the kernel, and they are faulted in before decoding. */
+/* test_huge_pages.c: the filter's large output buffers start on a huge-page boundary, their advice reaches the kernel, and the decode faults them in. */
 /*
  * The advice only changes speed, so what can be checked is that the kernel
  * recorded it: /proc/self/smaps lists "hg" in VmFlags for a mapping that
@@ -215,6 +215,127 @@ START_TEST(small_buffer_is_not_faulted_in)
 }
 END_TEST
 
+/* A mapping of its own, none of it resident yet: it stands for the
+ * filter's fresh output buffer, which the decoder faults in whatever image
+ * it decodes (the image's own output buffer is a separate one here). */
+static unsigned char *fresh_mapping(size_t size)
+{
+    unsigned char *map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ck_assert_ptr_ne(map, MAP_FAILED);
+    ck_assert_uint_eq(resident_pages(map, size / (size_t)sysconf(_SC_PAGESIZE)), 0);
+    return map;
+}
+
+static size_t resident_bytes(unsigned char *map, size_t size)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    return resident_pages(map, size / page) * page;
+}
+
+/* A `channels`-channel width x height image with gradients and texture, so
+ * that every row of its JPEG carries entropy-coded data, encoded by h5img. */
+static void *encoded_frame(uint32_t width, uint32_t height, uint32_t channels, h5img_codec codec, size_t *size)
+{
+    h5img_layout layout = {height, width, channels, 1, channels == 3 ? H5IMG_RULE_COLOR : H5IMG_RULE_MASK, 0};
+    size_t bytes = h5img_layout_bytes(&layout);
+    unsigned char *pixels = malloc(bytes);
+    ck_assert_ptr_nonnull(pixels);
+    for (size_t i = 0; i < bytes; i++) pixels[i] = (unsigned char)((i / channels) % width / 4 + (i * 2654435761u >> 28));
+    void *encoded = NULL;
+    char why[H5IMG_MESSAGE_SIZE];
+    ck_assert_int_eq(h5img_encode(pixels, bytes, &layout, codec, codec == H5IMG_CODEC_JPEG ? 90 : 0, &encoded, size, why, sizeof why), H5IMG_OK);
+    free(pixels);
+    return encoded;
+}
+
+#define FRAME_WIDTH 1024u /* 768 Ki pixels: over the 512 Ki at which JPEG decodes split */
+#define FRAME_HEIGHT 768u
+#define PENDING_SIZE (8 * MIB)
+
+/* Decode the test frame (JPEG colour or PNG gray) on `decoder` with
+ * PENDING_SIZE bytes of `pending` handed to h5img_decoder_fault_in_later
+ * (none when NULL). Returns the decoder's split row (0: one band). */
+static uint32_t decode_frame(h5img_decoder *decoder, h5img_codec codec, unsigned char *pending)
+{
+    uint32_t channels = codec == H5IMG_CODEC_JPEG ? 3 : 1;
+    size_t size = 0;
+    void *encoded = encoded_frame(FRAME_WIDTH, FRAME_HEIGHT, channels, codec, &size);
+    h5img_layout layout = {FRAME_HEIGHT, FRAME_WIDTH, channels, 1, channels == 3 ? H5IMG_RULE_COLOR : H5IMG_RULE_MASK, 0};
+    size_t bytes = h5img_layout_bytes(&layout);
+    unsigned char *out = malloc(bytes);
+    ck_assert_ptr_nonnull(out);
+    if (pending) h5img_decoder_fault_in_later(decoder, pending, PENDING_SIZE);
+    h5img_jpeg_split_rest_clear();
+    ck_assert_int_eq(h5img_decoder_decode(decoder, encoded, size, &layout, out, bytes), H5IMG_OK);
+    /* Used or not, the buffer is forgotten once the decode returns. */
+    ck_assert_ptr_null(decoder->fault_in);
+    ck_assert_uint_eq(decoder->fault_in_size, 0);
+    free(out);
+    h5img_free(encoded);
+    return codec == H5IMG_CODEC_JPEG ? decoder->jpeg_split_row : 0;
+}
+
+/* Guards the fault-in of a two-band JPEG decode, which the first band does
+ * after starting the second, and the cut that makes room for it. */
+START_TEST(split_jpeg_faults_in_pending_output)
+{
+    h5img_decoder *decoder = h5img_decoder_new();
+    ck_assert_ptr_nonnull(decoder);
+    ck_assert_int_eq(h5img_decoder_set_threads(decoder, 2), H5IMG_OK);
+    uint32_t cut_without = decode_frame(decoder, H5IMG_CODEC_JPEG, NULL);
+    ck_assert_uint_ne(cut_without, 0);
+    unsigned char *pending = fresh_mapping(PENDING_SIZE);
+    uint32_t cut_with = decode_frame(decoder, H5IMG_CODEC_JPEG, pending);
+    ck_assert_uint_ne(cut_with, 0);
+    ck_assert_uint_eq(resident_bytes(pending, PENDING_SIZE), kernel_can_populate() ? PENDING_SIZE : 0);
+    /* Band one does the faulting, so it takes fewer rows. */
+    ck_assert_msg(cut_with < cut_without, "cut at row %u with the fault-in, %u without", cut_with, cut_without);
+    ck_assert_int_eq(munmap(pending, PENDING_SIZE), 0);
+    h5img_decoder_free(decoder);
+}
+END_TEST
+
+/* One-band JPEG and PNG decodes fault it in too, before writing. */
+START_TEST(one_band_and_png_decodes_fault_in_pending_output)
+{
+    h5img_decoder *decoder = h5img_decoder_new();
+    ck_assert_ptr_nonnull(decoder);
+    ck_assert_int_eq(h5img_decoder_set_threads(decoder, 1), H5IMG_OK);
+    const h5img_codec codecs[] = {H5IMG_CODEC_JPEG, H5IMG_CODEC_PNG};
+    for (size_t i = 0; i < 2; i++) {
+        unsigned char *pending = fresh_mapping(PENDING_SIZE);
+        ck_assert_uint_eq(decode_frame(decoder, codecs[i], pending), 0);
+        ck_assert_uint_eq(resident_bytes(pending, PENDING_SIZE), kernel_can_populate() ? PENDING_SIZE : 0);
+        ck_assert_int_eq(munmap(pending, PENDING_SIZE), 0);
+    }
+    h5img_decoder_free(decoder);
+}
+END_TEST
+
+/* A decode that fails leaves the buffer alone (the filter frees it next)
+ * and forgets it: the decoder's next decode must not touch it either. */
+START_TEST(failed_decode_forgets_pending_output)
+{
+    h5img_decoder *decoder = h5img_decoder_new();
+    ck_assert_ptr_nonnull(decoder);
+    unsigned char *pending = fresh_mapping(PENDING_SIZE);
+    h5img_layout layout = {FRAME_HEIGHT, FRAME_WIDTH, 3, 1, H5IMG_RULE_COLOR, 0};
+    size_t bytes = h5img_layout_bytes(&layout);
+    unsigned char *out = malloc(bytes);
+    ck_assert_ptr_nonnull(out);
+    const unsigned char not_an_image[16] = "neither PNG nor";
+    h5img_decoder_fault_in_later(decoder, pending, PENDING_SIZE);
+    ck_assert_int_eq(h5img_decoder_decode(decoder, not_an_image, sizeof not_an_image, &layout, out, bytes),
+                     H5IMG_E_UNKNOWN_FORMAT);
+    ck_assert_ptr_null(decoder->fault_in);
+    decode_frame(decoder, H5IMG_CODEC_JPEG, NULL);
+    ck_assert_uint_eq(resident_bytes(pending, PENDING_SIZE), 0);
+    ck_assert_int_eq(munmap(pending, PENDING_SIZE), 0);
+    free(out);
+    h5img_decoder_free(decoder);
+}
+END_TEST
+
 int main(void)
 {
     Suite *suite = suite_create("huge_pages");
@@ -227,6 +348,9 @@ int main(void)
     tcase_add_test(tc, rounding_that_would_overflow_fails);
     tcase_add_test(tc, large_buffer_is_faulted_in);
     tcase_add_test(tc, small_buffer_is_not_faulted_in);
+    tcase_add_test(tc, split_jpeg_faults_in_pending_output);
+    tcase_add_test(tc, one_band_and_png_decodes_fault_in_pending_output);
+    tcase_add_test(tc, failed_decode_forgets_pending_output);
     suite_add_tcase(suite, tc);
     SRunner *runner = srunner_create(suite);
     srunner_run_all(runner, CK_NORMAL);
