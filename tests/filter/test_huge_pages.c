@@ -275,22 +275,36 @@ static uint32_t decode_frame(h5img_decoder *decoder, h5img_codec codec, unsigned
     return codec == H5IMG_CODEC_JPEG ? decoder->jpeg_split_row : 0;
 }
 
+/* Decode the test frame with a fresh PENDING_SIZE mapping pending, check
+ * that the decode faulted all of it in, and return the split row. */
+static uint32_t decode_faulting_in(h5img_decoder *decoder, h5img_codec codec)
+{
+    unsigned char *pending = fresh_mapping(PENDING_SIZE);
+    uint32_t cut = decode_frame(decoder, codec, pending);
+    ck_assert_uint_eq(resident_bytes(pending, PENDING_SIZE), kernel_can_populate() ? PENDING_SIZE : 0);
+    ck_assert_int_eq(munmap(pending, PENDING_SIZE), 0);
+    return cut;
+}
+
+static h5img_decoder *decoder_with_threads(unsigned threads)
+{
+    h5img_decoder *decoder = h5img_decoder_new();
+    ck_assert_ptr_nonnull(decoder);
+    ck_assert_int_eq(h5img_decoder_set_threads(decoder, threads), H5IMG_OK);
+    return decoder;
+}
+
 /* Guards the fault-in of a two-band JPEG decode, which the first band does
  * after starting the second, and the cut that makes room for it. */
 START_TEST(split_jpeg_faults_in_pending_output)
 {
-    h5img_decoder *decoder = h5img_decoder_new();
-    ck_assert_ptr_nonnull(decoder);
-    ck_assert_int_eq(h5img_decoder_set_threads(decoder, 2), H5IMG_OK);
+    h5img_decoder *decoder = decoder_with_threads(2);
     uint32_t cut_without = decode_frame(decoder, H5IMG_CODEC_JPEG, NULL);
     ck_assert_uint_ne(cut_without, 0);
-    unsigned char *pending = fresh_mapping(PENDING_SIZE);
-    uint32_t cut_with = decode_frame(decoder, H5IMG_CODEC_JPEG, pending);
+    uint32_t cut_with = decode_faulting_in(decoder, H5IMG_CODEC_JPEG);
     ck_assert_uint_ne(cut_with, 0);
-    ck_assert_uint_eq(resident_bytes(pending, PENDING_SIZE), kernel_can_populate() ? PENDING_SIZE : 0);
     /* Band one does the faulting, so it takes fewer rows. */
     ck_assert_msg(cut_with < cut_without, "cut at row %u with the fault-in, %u without", cut_with, cut_without);
-    ck_assert_int_eq(munmap(pending, PENDING_SIZE), 0);
     h5img_decoder_free(decoder);
 }
 END_TEST
@@ -298,16 +312,9 @@ END_TEST
 /* One-band JPEG and PNG decodes fault it in too, before writing. */
 START_TEST(one_band_and_png_decodes_fault_in_pending_output)
 {
-    h5img_decoder *decoder = h5img_decoder_new();
-    ck_assert_ptr_nonnull(decoder);
-    ck_assert_int_eq(h5img_decoder_set_threads(decoder, 1), H5IMG_OK);
-    const h5img_codec codecs[] = {H5IMG_CODEC_JPEG, H5IMG_CODEC_PNG};
-    for (size_t i = 0; i < 2; i++) {
-        unsigned char *pending = fresh_mapping(PENDING_SIZE);
-        ck_assert_uint_eq(decode_frame(decoder, codecs[i], pending), 0);
-        ck_assert_uint_eq(resident_bytes(pending, PENDING_SIZE), kernel_can_populate() ? PENDING_SIZE : 0);
-        ck_assert_int_eq(munmap(pending, PENDING_SIZE), 0);
-    }
+    h5img_decoder *decoder = decoder_with_threads(1);
+    ck_assert_uint_eq(decode_faulting_in(decoder, H5IMG_CODEC_JPEG), 0);
+    ck_assert_uint_eq(decode_faulting_in(decoder, H5IMG_CODEC_PNG), 0);
     h5img_decoder_free(decoder);
 }
 END_TEST
