@@ -22,12 +22,34 @@ static void on_signal(int signal_number)
     _exit(128 + signal_number); /* 130 for SIGINT, 143 for SIGTERM, as shells report them */
 }
 
-static int install_handlers(void)
+/* IN is read through a mapping (repack_source.c), and a mapping whose file
+ * shrinks under it raises SIGBUS where the lost bytes are read. Nothing
+ * else here can: OUT is written with pwrite and the kernel's copy. The
+ * default action would dump core and leave the temporary file behind. */
+static char bus_message[2 * PATH_MAX + 128];
+static size_t bus_message_length;
+
+static void on_bus_error(int signal_number)
 {
+    (void)signal_number;
+    ssize_t written = write(STDERR_FILENO, bus_message, bus_message_length);
+    (void)written;
+    if (temp_armed) unlink(temp_path);
+    _exit(1);
+}
+
+static int install_handlers(const struct repack_options *opt)
+{
+    int n = snprintf(bus_message, sizeof bus_message,
+                     "%s: error: '%s' shrank or changed while it was being read; '%s' was not written\n", tool_name(),
+                     opt->in, opt->out);
+    bus_message_length = n < 0 ? 0 : (size_t)n < sizeof bus_message ? (size_t)n : sizeof bus_message - 1;
     struct sigaction action;
     memset(&action, 0, sizeof action);
-    action.sa_handler = on_signal;
+    action.sa_handler = on_bus_error;
     sigemptyset(&action.sa_mask);
+    if (sigaction(SIGBUS, &action, NULL) != 0) return -1;
+    action.sa_handler = on_signal;
     static const int signals[] = {SIGINT, SIGTERM, SIGHUP};
     for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++)
         if (sigaction(signals[i], &action, NULL) != 0) return -1;
@@ -97,7 +119,7 @@ int repack_safe_begin(const struct repack_options *opt)
         tool_error("temporary file '%s' already exists; remove it first", temp_path);
         return -1;
     }
-    if (install_handlers() < 0) {
+    if (install_handlers(opt) < 0) {
         tool_error("cannot install signal handlers: %s", strerror(errno));
         return -1;
     }

@@ -466,6 +466,25 @@ class KernelCopy(Workspace):
         self.assertEqual(self.assert_chunks_are_the_bytes(src, dst), 40)
 
 
+    def test_input_that_shrinks_under_its_mapping_fails_cleanly(self):
+        """IN shrinking while it is read (the shim makes every read through IN's mapping find no file, as
+        truncation would) ends the run with exit 1 and a message naming IN and OUT, not a SIGBUS with a core
+        dump, and leaves neither OUT nor its temporary file."""
+        shim = os.environ.get("H5IMG_SHRUNK_INPUT_SHIM")
+        if not shim:
+            self.skipTest("H5IMG_SHRUNK_INPUT_SHIM not set (CTest sets it)")
+        src = os.path.join(SAMPLES, "renderme_sample.smc")
+        dst = self.out("shrunk.h5")
+        env = dict(os.environ)
+        env["LD_PRELOAD"] = " ".join(x for x in (env.get("LD_PRELOAD", ""), shim) if x)
+        result = subprocess.run([REPACK, src, dst], capture_output=True, text=True, env=env, timeout=120)
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertIn(f"h5imgrepack: error: '{src}' shrank or changed while it was being read; '{dst}' was not "
+                      "written", result.stderr)
+        self.assertFalse(os.path.exists(dst))
+        self.assert_no_temp_files()
+
+
 class SafeWrites(Workspace):
     """OUT appears whole or not at all; IN is never written."""
 
