@@ -206,6 +206,7 @@ struct other_group {
     int rank;
     hsize_t dims[H5IMG_DESC_MAX_RANK];
     int mixed;
+    uint64_t unreadable; /* 1-D uint8 datasets whose bytes HDF5 could not read: frames, for all we know */
 };
 
 struct summary {
@@ -336,13 +337,15 @@ static int add_repacked(struct summary *S, hid_t dataset, const char *path, cons
     return 0;
 }
 
-/* Returns 1 when the dataset is a legacy frame, 0 when it is just bytes. */
+/* Returns 1 when the dataset is a legacy frame, 0 when it is just bytes,
+ * LEGACY_UNREADABLE when HDF5 could not read its bytes to tell. */
+#define LEGACY_UNREADABLE 2
 static int add_legacy(struct summary *S, hid_t dataset, const char *path, const h5img_dataset_desc *desc)
 {
     h5img_info info;
     h5img_status probe_status;
     h5img_codec codec = dump_probe_legacy(dataset, desc, &info, &probe_status);
-    if (codec == H5IMG_CODEC_UNKNOWN) return 0;
+    if (codec == H5IMG_CODEC_UNKNOWN) return probe_status == H5IMG_E_HDF5 ? LEGACY_UNREADABLE : 0;
     struct image_group *g = image_group_for(S, path);
     if (!g) return -1;
     g->frames++, g->legacy++;
@@ -357,7 +360,8 @@ static int add_legacy(struct summary *S, hid_t dataset, const char *path, const 
     return 1;
 }
 
-static int add_other(struct summary *S, hid_t dataset, const char *path, const h5img_dataset_desc *desc)
+static int add_other(struct summary *S, hid_t dataset, const char *path, const h5img_dataset_desc *desc,
+                     int unreadable)
 {
     char *key = numbers_as_stars(path);
     if (!key) return S->out_of_memory = 1, -1;
@@ -377,6 +381,7 @@ static int add_other(struct summary *S, hid_t dataset, const char *path, const h
         o->mixed = 1;
     }
     o->count++;
+    o->unreadable += unreadable != 0;
     o->stored_bytes += H5Dget_storage_size(dataset);
     return 0;
 }
@@ -397,7 +402,8 @@ static int visit_dataset(void *user, const char *path)
         result = add_repacked(S, dataset, path, &desc);
     } else {
         int image = desc.storage == H5IMG_STORAGE_LEGACY ? add_legacy(S, dataset, path, &desc) : 0;
-        result = image < 0 ? image : image ? 0 : add_other(S, dataset, path, &desc);
+        result = image < 0 || image == 1 ? (image < 0 ? image : 0)
+                                         : add_other(S, dataset, path, &desc, image == LEGACY_UNREADABLE);
     }
     H5Dclose(dataset);
     return result < 0 ? -1 : 0;
@@ -453,12 +459,11 @@ static void other_line(const struct other_group *o, struct sbuf *b)
 {
     sb_printf(b, "  %s: ", o->key);
     if (o->count > 1) sb_printf(b, "%llu datasets, ", (unsigned long long)o->count);
-    if (o->mixed) {
-        sb_printf(b, "types or shapes vary\n");
-        return;
-    }
-    sb_printf(b, "%s ", o->dtype);
-    shape_text(o, b, 0);
+    if (o->mixed)
+        sb_printf(b, "types or shapes vary");
+    else
+        sb_printf(b, "%s ", o->dtype), shape_text(o, b, 0);
+    if (o->unreadable) sb_printf(b, ", %llu unreadable (HDF5 cannot read the bytes)", (unsigned long long)o->unreadable);
     sb_printf(b, "\n");
 }
 
@@ -555,7 +560,8 @@ static void other_json(const struct other_group *o, struct sbuf *b)
         sb_printf(b, ", \"shape\": ");
         shape_text(o, b, 1);
     }
-    sb_printf(b, ", \"stored_bytes\": %llu}", (unsigned long long)o->stored_bytes);
+    sb_printf(b, ", \"stored_bytes\": %llu, \"unreadable\": %llu}", (unsigned long long)o->stored_bytes,
+              (unsigned long long)o->unreadable);
 }
 
 static void render_json(struct summary *S, const dump_options *options, struct sbuf *b)
@@ -620,8 +626,9 @@ int dump_summary(hid_t file, const dump_options *options)
         free_summary(&S);
         return TOOL_EXIT_FAILURE;
     }
-    qsort(S.images, S.nimages, sizeof *S.images, compare_images);
-    qsort(S.others, S.nothers, sizeof *S.others, compare_others);
+    /* qsort's pointer must be valid even for zero elements (UBSan holds us to it). */
+    if (S.nimages) qsort(S.images, S.nimages, sizeof *S.images, compare_images);
+    if (S.nothers) qsort(S.others, S.nothers, sizeof *S.others, compare_others);
     struct sbuf b = {NULL, 0, 0};
     if (options->json) render_json(&S, options, &b);
     else render_text(&S, options, &b);
