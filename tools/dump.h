@@ -57,6 +57,11 @@ int dump_extract(hid_t file, const dump_options *options);
 char *dump_output_path(const char *dir, const h5img_frame *frame, dump_format format, char *message,
                        size_t message_size);
 
+/* The DIR-relative part of dump_output_path without the extension (the
+ * path, its last component zero-padded), malloc()ed; NULL when out of
+ * memory. Two frames with the same stem would write the same file. */
+char *dump_output_stem(const char *path);
+
 /* Write the frame in the format to `target` through a temporary file in
  * the same directory renamed into place, so `target` is either the old
  * file or the complete new one, never half written. */

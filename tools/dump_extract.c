@@ -27,6 +27,11 @@ static void catch_signals(void)
     sigaction(SIGINT, &action, NULL);
     sigaction(SIGTERM, &action, NULL);
     sigaction(SIGHUP, &action, NULL);
+    /* Past a file size limit (ulimit -f) a write then fails with EFBIG and
+     * that frame is reported like one on a full disk; the default action
+     * would kill the tool and leave its temporary files behind. */
+    action.sa_handler = SIG_IGN;
+    sigaction(SIGXFSZ, &action, NULL);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -61,8 +66,12 @@ static int is_image_dataset(hid_t file, const char *path)
         if (desc.storage == H5IMG_STORAGE_REPACKED) {
             image = 1;
         } else if (desc.storage == H5IMG_STORAGE_LEGACY) {
+            /* Bytes HDF5 cannot read (a filter it lacks, a damaged chunk)
+             * may well be a frame: extracting reports it as failed rather
+             * than passing it over in silence. */
             h5img_status probe_status;
-            image = dump_probe_legacy(dataset, &desc, NULL, &probe_status) != H5IMG_CODEC_UNKNOWN;
+            image = dump_probe_legacy(dataset, &desc, NULL, &probe_status) != H5IMG_CODEC_UNKNOWN ||
+                    probe_status == H5IMG_E_HDF5;
         }
     }
     H5Dclose(dataset);
@@ -89,6 +98,61 @@ static void free_selection(struct selection *s)
 {
     for (size_t i = 0; i < s->count; i++) free(s->paths[i]);
     free(s->paths);
+}
+
+struct named_path {
+    char *stem;
+    size_t index;
+};
+
+static int compare_named(const void *a, const void *b)
+{
+    const struct named_path *x = a, *y = b;
+    int c = strcmp(x->stem, y->stem);
+    return c ? c : (x->index > y->index) - (x->index < y->index);
+}
+
+/* Datasets "7", "07" and "000007" of one group all become 000007.EXT, and
+ * with several workers which one the file ends up holding would be chance.
+ * The first in frame order keeps the name; each other one is reported as
+ * failed and left out. Returns how many were left out, or -1 when out of
+ * memory. */
+static long drop_name_clashes(struct selection *s)
+{
+    size_t total = s->count;
+    struct named_path *names = calloc(total ? total : 1, sizeof *names);
+    if (!names) return -1;
+    long dropped = 0;
+    for (size_t i = 0; i < total; i++) {
+        names[i].index = i;
+        if (!(names[i].stem = dump_output_stem(s->paths[i]))) dropped = -1;
+    }
+    if (dropped == 0) {
+        qsort(names, total, sizeof *names, compare_named);
+        size_t first = 0;
+        for (size_t i = 1; i < total; i++) {
+            if (strcmp(names[i].stem, names[first].stem) != 0) {
+                first = i;
+                continue;
+            }
+            tool_error("%s: would be written to the same file as %s (%s); not extracted", s->paths[names[i].index],
+                       s->paths[names[first].index], names[first].stem);
+            dropped++;
+        }
+        /* Free the losers only now: the messages above name the winners. */
+        for (size_t i = 1; i < total; i++)
+            if (strcmp(names[i].stem, names[i - 1].stem) == 0) {
+                free(s->paths[names[i].index]);
+                s->paths[names[i].index] = NULL;
+            }
+        size_t kept = 0;
+        for (size_t i = 0; i < total; i++)
+            if (s->paths[i]) s->paths[kept++] = s->paths[i];
+        s->count = kept;
+    }
+    for (size_t i = 0; i < total; i++) free(names[i].stem);
+    free(names);
+    return dropped;
 }
 
 /* ------------------------------------------------------------------------- */
@@ -135,9 +199,10 @@ static int report_frame(void *user, const h5img_frame *frame)
     return interrupted != 0;
 }
 
-static int run_reader(hid_t file, const dump_options *options, struct selection *s)
+/* `left_out` frames were already reported as failed (drop_name_clashes). */
+static int run_reader(hid_t file, const dump_options *options, struct selection *s, size_t left_out)
 {
-    struct run run = {options, 0, 0, 0, 0};
+    struct run run = {options, 0, left_out, 0, 0};
     h5img_reader_options ro;
     h5img_reader_options_init(&ro);
     ro.mode = options->format == DUMP_KEEP ? H5IMG_READ_RAW : H5IMG_READ_DECODE;
@@ -168,7 +233,7 @@ static int run_reader(hid_t file, const dump_options *options, struct selection 
         return TOOL_EXIT_FAILURE;
     }
     if (run.failed) {
-        tool_warning("%zu of %zu frame(s) failed", run.failed, s->count);
+        tool_warning("%zu of %zu frame(s) failed", run.failed, s->count + left_out);
         return TOOL_EXIT_PARTIAL;
     }
     return TOOL_EXIT_OK;
@@ -196,7 +261,13 @@ int dump_extract(hid_t file, const dump_options *options)
     } else {
         dump_sort_paths(s.paths, s.count);
         tool_verbose("%zu frame(s) selected, %u worker thread(s)", s.count, options->jobs);
-        result = run_reader(file, options, &s);
+        long clashes = drop_name_clashes(&s);
+        if (clashes < 0) {
+            tool_error("out of memory while naming the output files");
+            result = TOOL_EXIT_FAILURE;
+        } else {
+            result = run_reader(file, options, &s, (size_t)clashes);
+        }
     }
     free_selection(&s);
     return result;

@@ -71,6 +71,21 @@ static int unsafe_component(const char *path)
     }
 }
 
+char *dump_output_stem(const char *path)
+{
+    while (*path == '/') path++;
+    const char *slash = strrchr(path, '/');
+    const char *last = slash ? slash + 1 : path;
+    int head = (int)(last - path);
+    size_t size = strlen(path) + 8;
+    char *stem = malloc(size);
+    if (!stem) return NULL;
+    /* Zero-padding keeps `ls` and shell globs in frame order. */
+    size_t pad = all_digits(last) && strlen(last) < 6 ? 6 - strlen(last) : 0;
+    snprintf(stem, size, "%.*s%.*s%s", head, path, (int)pad, "000000", last);
+    return stem;
+}
+
 char *dump_output_path(const char *dir, const h5img_frame *frame, dump_format format, char *message,
                        size_t message_size)
 {
@@ -82,18 +97,16 @@ char *dump_output_path(const char *dir, const h5img_frame *frame, dump_format fo
         snprintf(message, message_size, "path has a '.' or '..' component or is empty; not written");
         return NULL;
     }
-    const char *slash = strrchr(path, '/');
-    const char *last = slash ? slash + 1 : path;
-    int head = (int)(last - path);
-    size_t size = strlen(dir) + strlen(path) + strlen(ext) + 16;
-    char *out = malloc(size);
+    char *stem = dump_output_stem(path);
+    size_t size = strlen(dir) + (stem ? strlen(stem) : 0) + strlen(ext) + 2;
+    char *out = stem ? malloc(size) : NULL;
     if (!out) {
+        free(stem);
         snprintf(message, message_size, "out of memory");
         return NULL;
     }
-    /* Zero-padding keeps `ls` and shell globs in frame order. */
-    size_t pad = all_digits(last) && strlen(last) < 6 ? 6 - strlen(last) : 0;
-    snprintf(out, size, "%s/%.*s%.*s%s%s", dir, head, path, (int)pad, "000000", last, ext);
+    snprintf(out, size, "%s/%s%s", dir, stem, ext);
+    free(stem);
     return out;
 }
 

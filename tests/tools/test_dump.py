@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 """test_dump.py: h5imgdump summary and --extract on legacy and repacked files, with h5py + OpenCV as the oracle."""
+import errno
 import glob
 import json
 import os
+import resource
 import shutil
 import subprocess
 import tempfile
@@ -373,6 +375,68 @@ class DumpTest(unittest.TestCase):
             self.assertEqual(f.read(), b"stale")
         leftovers = [p for p in glob.glob(os.path.join(out, "**", ".*"), recursive=True)]
         self.assertEqual(leftovers, [])
+
+    def test_unreadable_frame_fails_the_extraction(self):
+        """A 1-D uint8 dataset HDF5 cannot read (here compressed with LZF, a filter the C library lacks) may be
+        a frame: extracting reports it and exits 2 instead of leaving it out in silence, and the summary says
+        it is unreadable."""
+        src = os.path.join(self.tmp, "lzf.smc")
+        jpeg = self.frames["Camera/00/color/0"]
+        with h5py.File(src, "w") as f:
+            f["Camera/00/color/0"] = np.frombuffer(jpeg, np.uint8)
+            f.create_dataset("Camera/00/color/1", data=np.frombuffer(jpeg, np.uint8), compression="lzf")
+        out = self.outdir("lzf")
+        done = self.extract(src, out, expect=2)
+        self.assertIn("h5imgdump: error: Camera/00/color/1: cannot read", done.stderr)
+        self.assertEqual(self.written(out), ["Camera/00/color/000000.jpg"])
+        summary = run(src)
+        self.assertEqual(summary.returncode, 0, summary.stderr)
+        self.assertIn("1 unreadable", summary.stdout)
+        others = {d["path"]: d for d in json.loads(run("--json", src).stdout)["datasets"]}
+        self.assertEqual(others["Camera/*/color/*"]["unreadable"], 1)
+
+    def test_names_that_pad_alike_are_not_overwritten(self):
+        """Frames 7, 07 and 007 of one group would all be written to 000007: the first in frame order keeps the
+        name, the others are reported as failed (exit 2), whatever -j is."""
+        src = os.path.join(self.tmp, "clash.smc")
+        with h5py.File(src, "w") as f:
+            for name in ("007", "7", "07", "8"):
+                f[f"Camera/00/color/{name}"] = np.frombuffer(self.frames[f"Camera/00/color/{len(name)}"], np.uint8)
+        for jobs in ("1", "3"):
+            out = self.outdir(f"clash-{jobs}")
+            done = self.extract(src, out, "--format", "npy", "-j", jobs, expect=2)
+            for loser in ("07", "007"):
+                self.assertIn(f"h5imgdump: error: Camera/00/color/{loser}: would be written to the same file as "
+                              "Camera/00/color/7", done.stderr)
+            self.assertIn("2 of 4 frame(s) failed", done.stderr)
+            self.assertEqual(self.written(out), ["Camera/00/color/000007.npy", "Camera/00/color/000008.npy"])
+            with h5py.File(src, "r") as f:
+                want = cv2.cvtColor(cv2.imdecode(f["Camera/00/color/7"][()], cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+            np.testing.assert_array_equal(np.load(os.path.join(out, "Camera/00/color/000007.npy")), want)
+
+    def test_file_size_limit_fails_frames_without_leftovers(self):
+        """Past `ulimit -f` writes fail with EFBIG: each such frame is reported, the run exits 2 and no temporary
+        file is left (SIGXFSZ, whose default action kills the process, is ignored)."""
+        out = self.outdir("fsize")
+
+        def limit_file_size():
+            resource.setrlimit(resource.RLIMIT_FSIZE, (20000, 20000))
+
+        done = subprocess.run([DUMP, "--extract", out, "--format", "npy", self.legacy], capture_output=True,
+                              text=True, timeout=300, preexec_fn=limit_file_size)
+        self.assertEqual(done.returncode, 2, done.stderr)
+        self.assertIn(os.strerror(errno.EFBIG), done.stderr)
+        leftovers = [p for p in glob.glob(os.path.join(out, "**", ".*"), recursive=True)]
+        self.assertEqual(leftovers, [])
+
+    def test_summary_of_a_file_without_images(self):
+        src = os.path.join(self.tmp, "no-images.h5")
+        with h5py.File(src, "w") as f:
+            f["x"] = np.arange(3)
+        done = run(src)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertIn("Image datasets: 0 frames in 0 groups", done.stdout)
+        self.assertEqual(json.loads(run("--json", src).stdout)["image_groups"], [])
 
     # ---- command line ----
 
