@@ -120,6 +120,10 @@ typedef enum h5img_codec {
 #define H5IMG_DEFAULT_MAX_CHUNK_BYTES ((size_t)512 * 1024u * 1024u)
 /** Largest width or height either codec can describe. */
 #define H5IMG_MAX_DIMENSION 0x7fffffffu
+/** Largest width or height h5img writes as JPEG: libjpeg's JPEG_MAX_DIMENSION
+ *  (the format itself would allow 65535). Datasets set up to store larger
+ *  images as JPEG are refused when they are created. */
+#define H5IMG_JPEG_MAX_SIDE 65500u
 
 /** Current limits: the defaults above unless the environment overrides them
  *  (read once per process). The environment variable H5IMG_THREADS=1

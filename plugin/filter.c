@@ -238,6 +238,12 @@ static int final_values_valid(const unsigned *cd, char *why, size_t why_size)
         snprintf(why, why_size, "JPEG stores only uint8 images with 1 or 3 channels, but the chunk is %s", shape);
         return 0;
     }
+    if (cd[H5IMG_CD_CODEC] == H5IMG_CODEC_JPEG &&
+        (layout.width > H5IMG_JPEG_MAX_SIDE || layout.height > H5IMG_JPEG_MAX_SIDE)) {
+        snprintf(why, why_size, "JPEG sides are at most %u pixels (libjpeg), but the chunk is %s", H5IMG_JPEG_MAX_SIDE,
+                 shape);
+        return 0;
+    }
     if (layout.rule == H5IMG_RULE_COLOR && (layout.channels != 3 || layout.element_size != 1)) {
         snprintf(why, why_size, "rule colour needs a 3-channel uint8 chunk, but the chunk is %s", shape);
         return 0;
@@ -455,6 +461,16 @@ static size_t encode_chunk(const h5img_params *params, size_t decoded_bytes, siz
     char why[H5IMG_MESSAGE_SIZE];
     h5img_status status =
         h5img_encode(*buf, nbytes, layout, params->codec, params->level, &encoded, &encoded_size, why, sizeof why);
+    /* Incompressible pixels can encode larger than they are: a chunk over the
+     * limit would be stored and then refused by every read. Failing here lets
+     * an optional filter store the chunk unfiltered instead. */
+    if (status == H5IMG_OK && encoded_size > h5img_max_chunk_bytes()) {
+        h5img_free(encoded);
+        PUSH_ERROR(H5E_CANTFILTER, "a %ux%ux%u image encoded as %s takes %zu bytes, over the %zu-byte chunk limit",
+                   layout->width, layout->height, layout->channels, h5img_codec_name(params->codec), encoded_size,
+                   h5img_max_chunk_bytes());
+        return 0;
+    }
     void *out = status == H5IMG_OK ? H5allocate_memory(encoded_size, 0) : NULL;
     if (out) memcpy(out, encoded, encoded_size);
     h5img_free(encoded);

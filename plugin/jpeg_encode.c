@@ -19,9 +19,8 @@ h5img_status h5img_jpeg_encode(const uint8_t *pixels, const h5img_layout *layout
 {
     if (layout->element_size != 1 || (layout->channels != 1 && layout->channels != 3))
         return encode_failure(H5IMG_E_UNSUPPORTED, message, message_size, layout, "only uint8 gray or RGB is possible");
-    /* Baseline JPEG cannot describe more than 65535 rows or columns. */
-    if (layout->width > 65535 || layout->height > 65535)
-        return encode_failure(H5IMG_E_UNSUPPORTED, message, message_size, layout, "JPEG sides are at most 65535");
+    if (layout->width > H5IMG_JPEG_MAX_SIDE || layout->height > H5IMG_JPEG_MAX_SIDE)
+        return encode_failure(H5IMG_E_UNSUPPORTED, message, message_size, layout, "JPEG sides are at most 65500 (libjpeg)");
     int gray = layout->channels == 1;
     int subsamp = gray ? TJSAMP_GRAY : TJSAMP_420;
     int format = gray ? TJPF_GRAY : (layout->flags & H5IMG_FLAG_BGR) ? TJPF_BGR : TJPF_RGB;

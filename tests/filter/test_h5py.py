@@ -5,6 +5,8 @@ Run with Debian's /usr/bin/python3 and HDF5_PLUGIN_PATH pointing at the built pl
 """
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import unittest
 
@@ -187,6 +189,9 @@ class RoundTrip(FilterTest):
             (dict(shape=(30, 40), dtype="i2", chunks=(30, 40)), "16-bit signed integer"),
             (dict(shape=(30, 40), dtype="u2", chunks=(30, 40), compression_opts=(0, 0, 0, CODEC_JPEG)), "JPEG"),
             (dict(shape=(30, 40, 3), dtype="u1", chunks=(30, 40, 3), compression_opts=(0, RULE_LUMA)), "luma"),
+            # libjpeg cannot write a side over 65500: every write would fail, so creation must.
+            (dict(shape=(2, 65501), dtype="u1", chunks=(2, 65501), compression_opts=(0, 0, 0, CODEC_JPEG)),
+             "JPEG sides are at most 65500"),
         ]
         with h5py.File(self.path, "w") as f:
             for i, (kwargs, reason) in enumerate(cases):
@@ -194,6 +199,24 @@ class RoundTrip(FilterTest):
                     with self.assertRaises((ValueError, OSError)) as caught:
                         f.create_dataset(f"bad{i}", compression=FILTER, **kwargs)
                     self.assertIn(reason, str(caught.exception))
+
+
+    def test_chunk_that_encodes_over_the_limit_is_stored_unfiltered(self):
+        """Guards: noise encodes larger than it is; a PNG over the chunk limit would be stored and then refused by
+        every read. The filter refuses to encode it, and h5py's optional filter stores the chunk as it is."""
+        script = (
+            "import sys, h5py, numpy as np\n"
+            "data = np.random.default_rng(1).integers(0, 256, (100, 100), dtype=np.uint8)\n"
+            "with h5py.File(sys.argv[1], 'w') as f:\n"
+            "    f.create_dataset('noise', data=data, chunks=data.shape, compression=%d)\n"
+            "with h5py.File(sys.argv[1], 'r') as f:\n"
+            "    mask, _ = f['noise'].id.read_direct_chunk((0, 0))\n"
+            "    assert mask == 1, mask\n"
+            "    assert (f['noise'][()] == data).all()\n" % FILTER)
+        env = dict(os.environ, H5IMG_MAX_CHUNK_BYTES="10000")
+        done = subprocess.run([sys.executable, "-c", script, self.path], env=env, capture_output=True, text=True,
+                              timeout=120)
+        self.assertEqual(done.returncode, 0, done.stderr)
 
 
 class DirectChunks(FilterTest):
