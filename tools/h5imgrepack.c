@@ -2,6 +2,8 @@
 #include "repack.h"
 #include "util.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -256,12 +258,56 @@ static int run_walk(struct repack_ctx *ctx)
     return rc;
 }
 
+/* HDF5 reserves OUT's user block (its size comes with IN's creation
+ * properties) but leaves it zeroed: the bytes are the application's, so
+ * they are copied from IN once OUT is closed. */
+static int copy_user_block(struct repack_ctx *ctx)
+{
+    hid_t fcpl = H5Fget_create_plist(ctx->in);
+    hsize_t size = 0;
+    int got = fcpl >= 0 && H5Pget_userblock(fcpl, &size) >= 0;
+    if (fcpl >= 0) H5Pclose(fcpl);
+    if (!got) {
+        tool_error("cannot read the user block size of '%s'", ctx->opt->in);
+        return -1;
+    }
+    if (size == 0) return 0;
+    const char *temp = repack_safe_temp_path();
+    errno = 0;
+    int in = open(ctx->opt->in, O_RDONLY | O_CLOEXEC);
+    int out = open(temp, O_WRONLY | O_CLOEXEC);
+    int rc = in >= 0 && out >= 0 ? 0 : -1;
+    unsigned char buffer[65536];
+    for (hsize_t done = 0; rc == 0 && done < size;) {
+        size_t want = size - done < sizeof buffer ? (size_t)(size - done) : sizeof buffer;
+        ssize_t got_bytes = pread(in, buffer, want, (off_t)done);
+        if (got_bytes <= 0 || pwrite(out, buffer, (size_t)got_bytes, (off_t)done) != got_bytes) rc = -1;
+        else done += (hsize_t)got_bytes;
+    }
+    if (rc < 0) tool_error("cannot copy the %llu-byte user block of '%s': %s", (unsigned long long)size, ctx->opt->in,
+                           errno ? strerror(errno) : "the file ends inside it");
+    if (in >= 0) close(in);
+    if (out >= 0 && close(out) != 0 && rc == 0) {
+        tool_error("cannot write '%s': %s", temp, strerror(errno));
+        rc = -1;
+    }
+    return rc;
+}
+
 /* Open, walk, close. Returns 0 when the temporary file is complete. */
 static int repack_files(struct repack_ctx *ctx)
 {
     ctx->in = H5Fopen(ctx->opt->in, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (ctx->in < 0) {
         tool_error("cannot open '%s' as an HDF5 file", ctx->opt->in);
+        return -1;
+    }
+    char where[1200];
+    if (repack_find_references(ctx->in, where, sizeof where) > 0) {
+        tool_error("'%s' holds HDF5 references (%s), which h5imgrepack cannot carry over: their targets move in "
+                   "the new file; '%s' was not written",
+                   ctx->opt->in, where, ctx->opt->out);
+        H5Fclose(ctx->in);
         return -1;
     }
     if (repack_source_open(&ctx->source, ctx->opt->in, ctx->in) < 0)
@@ -284,6 +330,7 @@ static int repack_files(struct repack_ctx *ctx)
         }
     }
     if (repack_output_failed(ctx)) rc = -1; /* a copy that failed after HDF5's last call */
+    if (rc == 0 && ctx->out >= 0) rc = copy_user_block(ctx);
     /* A copier still running (OUT kept open by an object HDF5 still holds)
      * may read IN's mapping: it is then left to the process exit. */
     if (ctx->output.open_files == 0) repack_source_close(&ctx->source);

@@ -109,6 +109,11 @@ int repack_walk(struct repack_ctx *ctx);
 /* Number of datasets the walk will treat as frame candidates (for progress). */
 uint64_t repack_count_candidates(hid_t file, int unpack);
 
+/* 1 when some dataset or attribute of `file` holds object or region
+ * references (`where` then names the first), 0 when none, -1 when the walk
+ * failed. The tool cannot remap them into OUT. */
+int repack_find_references(hid_t file, char *where, size_t where_size);
+
 /* ---- repack_frame.c ---- */
 
 /* What happened to one dataset handed to the frame code. */

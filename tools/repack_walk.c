@@ -223,6 +223,11 @@ int repack_walk(struct repack_ctx *ctx)
     hid_t src = H5Gopen2(ctx->in, "/", H5P_DEFAULT);
     hid_t dst = H5Gopen2(ctx->out, "/", H5P_DEFAULT);
     int rc = -1;
+    /* A hard link back to the root must become a link to OUT's root, not a
+     * second copy of the whole tree. */
+    H5O_info_t root;
+    if (src >= 0 && H5Oget_info2(src, &root, H5O_INFO_BASIC) >= 0 && root.rc > 1 && remember(ctx, root.addr, "/") < 0)
+        src = (H5Gclose(src), -1);
     if (src >= 0 && dst >= 0) {
         rc = repack_copy_attributes(src, dst, NULL, NULL);
         if (rc < 0) tool_error("/: cannot copy the root group's attributes");
@@ -258,4 +263,66 @@ uint64_t repack_count_candidates(hid_t file, int unpack)
     struct counter counter = {unpack, 0};
     if (H5Ovisit2(file, H5_INDEX_NAME, H5_ITER_INC, count_visitor, &counter, H5O_INFO_BASIC) < 0) return 0;
     return counter.count;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Object references, which this tool cannot carry over                      */
+/* ------------------------------------------------------------------------- */
+
+/* A reference holds its target's address in IN; objects land elsewhere in
+ * OUT, and neither attribute copies nor H5Ocopy of single objects remap
+ * them (HDF5 nulls them or keeps IN's address), so a repack would break
+ * every one, dimension scales included. Better to refuse the file. */
+struct reference_search {
+    const char *object;
+    char *where;
+    size_t where_size;
+};
+
+static int holds_references(hid_t type)
+{
+    return type >= 0 && H5Tdetect_class(type, H5T_REFERENCE) > 0;
+}
+
+static herr_t attribute_has_references(hid_t location, const char *name, const H5A_info_t *info, void *data)
+{
+    (void)info;
+    struct reference_search *search = data;
+    hid_t attr = H5Aopen(location, name, H5P_DEFAULT);
+    hid_t type = attr >= 0 ? H5Aget_type(attr) : -1;
+    int found = holds_references(type);
+    if (type >= 0) H5Tclose(type);
+    if (attr >= 0) H5Aclose(attr);
+    if (found) snprintf(search->where, search->where_size, "%s, attribute '%s'", search->object, name);
+    return found ? 1 : 0;
+}
+
+static herr_t object_has_references(hid_t root, const char *name, const H5O_info_t *info, void *data)
+{
+    struct reference_search *search = data;
+    char path[1024];
+    snprintf(path, sizeof path, "/%s", strcmp(name, ".") == 0 ? "" : name);
+    search->object = path;
+    hid_t object = H5Oopen(root, name, H5P_DEFAULT);
+    if (object < 0) return 0; /* the walk itself will say what cannot be opened */
+    int found = 0;
+    if (info->type == H5O_TYPE_DATASET) {
+        hid_t type = H5Dget_type(object);
+        if ((found = holds_references(type))) snprintf(search->where, search->where_size, "%s, its data", path);
+        if (type >= 0) H5Tclose(type);
+    }
+    if (!found && info->num_attrs > 0) {
+        hsize_t index = 0;
+        found = H5Aiterate2(object, H5_INDEX_NAME, H5_ITER_INC, &index, attribute_has_references, search) > 0;
+    }
+    H5Oclose(object);
+    return found ? 1 : 0;
+}
+
+int repack_find_references(hid_t file, char *where, size_t where_size)
+{
+    struct reference_search search = {NULL, where, where_size};
+    herr_t rc = H5Ovisit2(file, H5_INDEX_NAME, H5_ITER_INC, object_has_references, &search,
+                          H5O_INFO_BASIC | H5O_INFO_NUM_ATTRS);
+    return rc < 0 ? -1 : rc > 0;
 }

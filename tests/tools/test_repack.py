@@ -198,6 +198,18 @@ class SampleRepack(Workspace):
                     if kind == "dataset" and not frame:
                         assert_same_dataset(self, obj, new[path], f"{sample}:{path}")
 
+    def test_hard_link_to_the_root_stays_a_link(self):
+        """A link back to "/" is the root itself, not a second tree to copy (which would double every frame)."""
+        src, dst = self.out("loop.h5"), self.out("loop.out.h5")
+        with h5py.File(src, "w") as f:
+            f["Camera/00/mask/0"] = np.frombuffer(cv2.imencode(".png", np.zeros((8, 8), np.uint8))[1].tobytes(),
+                                                  np.uint8)
+            f["loop"] = f["/"]
+        result = run(src, dst, check=0)
+        self.assertIn("1 frames converted", result.stderr)
+        with h5py.File(dst, "r") as f:
+            self.assertEqual(h5py.h5o.get_info(f["loop"].id).addr, h5py.h5o.get_info(f["/"].id).addr)
+
     def test_hard_link_stays_one_object(self):
         _, dst, _ = self.repack("renderme_sample.smc")
         with h5py.File(dst, "r") as f:
@@ -434,6 +446,22 @@ class KernelCopy(Workspace):
             self.assertTrue(np.array_equal(f["Camera/00/color/0"][()],
                                            oracle("Camera/00/color/0", frames[0])))
 
+    def test_user_block_bytes_survive_both_ways(self):
+        """The user block is the application's: HDF5 reserves it in OUT but leaves it zeroed, so the tool must
+        copy its bytes, on repack and on unpack."""
+        src, _ = self.make_mixed(userblock=4096)
+        content = bytes(range(256)) * 16
+        with open(src, "r+b") as f:
+            f.write(content)
+        packed, restored = self.out("ub.packed.h5"), self.out("ub.restored.h5")
+        run(src, packed, check=0)
+        run("--unpack", packed, restored, check=0)
+        for path in (packed, restored):
+            with open(path, "rb") as f:
+                self.assertEqual(f.read(4096), content, path)
+            with h5py.File(path, "r") as f:
+                self.assertEqual(f.userblock_size, 4096)
+
     def test_no_sync_writes_the_same_file(self):
         src = os.path.join(SAMPLES, "renderme_sample.smc")
         synced, unsynced = self.out("synced.h5"), self.out("unsynced.h5")
@@ -483,6 +511,37 @@ class KernelCopy(Workspace):
                       "written", result.stderr)
         self.assertFalse(os.path.exists(dst))
         self.assert_no_temp_files()
+
+
+class References(Workspace):
+    """HDF5 references point at IN's addresses, and the tool cannot remap them: it must refuse such files
+    instead of writing broken references (dimension scales are the common case)."""
+
+    def check_refused(self, name, build, where):
+        src, dst = self.out(name + ".h5"), self.out(name + ".out.h5")
+        with h5py.File(src, "w") as f:
+            f["Camera/00/mask/0"] = np.frombuffer(cv2.imencode(".png", np.zeros((8, 8), np.uint8))[1].tobytes(),
+                                                  np.uint8)
+            build(f)
+        for args in ((src, dst), ("--unpack", src, dst)):
+            result = run(*args, check=1)
+            self.assertIn(f"h5imgrepack: error: '{src}' holds HDF5 references ({where}), which h5imgrepack cannot "
+                          f"carry over", result.stderr)
+            self.assertFalse(os.path.exists(dst))
+            self.assert_no_temp_files()
+
+    def test_dimension_scales(self):
+        def build(f):
+            f["x"] = np.arange(5.0)
+            f["x"].make_scale("x")
+            f["data"] = np.ones(5)
+            f["data"].dims[0].attach_scale(f["x"])
+        self.check_refused("scales", build, "/data, attribute 'DIMENSION_LIST'")
+
+    def test_reference_attribute_and_dataset(self):
+        self.check_refused("attr", lambda f: f.attrs.create("ref", f["Camera/00/mask/0"].ref), "/, attribute 'ref'")
+        self.check_refused("data", lambda f: f.create_dataset("refs", data=[f["Camera/00/mask/0"].ref],
+                                                              dtype=h5py.ref_dtype), "/refs, its data")
 
 
 class SafeWrites(Workspace):
