@@ -137,14 +137,10 @@ static long drop_name_clashes(struct selection *s)
             }
             tool_error("%s: would be written to the same file as %s (%s); not extracted", s->paths[names[i].index],
                        s->paths[names[first].index], names[first].stem);
+            free(s->paths[names[i].index]);
+            s->paths[names[i].index] = NULL;
             dropped++;
         }
-        /* Free the losers only now: the messages above name the winners. */
-        for (size_t i = 1; i < total; i++)
-            if (strcmp(names[i].stem, names[i - 1].stem) == 0) {
-                free(s->paths[names[i].index]);
-                s->paths[names[i].index] = NULL;
-            }
         size_t kept = 0;
         for (size_t i = 0; i < total; i++)
             if (s->paths[i]) s->paths[kept++] = s->paths[i];

@@ -402,8 +402,10 @@ static int visit_dataset(void *user, const char *path)
         result = add_repacked(S, dataset, path, &desc);
     } else {
         int image = desc.storage == H5IMG_STORAGE_LEGACY ? add_legacy(S, dataset, path, &desc) : 0;
-        result = image < 0 || image == 1 ? (image < 0 ? image : 0)
-                                         : add_other(S, dataset, path, &desc, image == LEGACY_UNREADABLE);
+        if (image < 0)
+            result = image;
+        else if (image != 1)
+            result = add_other(S, dataset, path, &desc, image == LEGACY_UNREADABLE);
     }
     H5Dclose(dataset);
     return result < 0 ? -1 : 0;
