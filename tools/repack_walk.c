@@ -272,7 +272,11 @@ uint64_t repack_count_candidates(hid_t file, int unpack)
 /* A reference holds its target's address in IN; objects land elsewhere in
  * OUT, and neither attribute copies nor H5Ocopy of single objects remap
  * them (HDF5 nulls them or keeps IN's address), so a repack would break
- * every one, dimension scales included. Better to refuse the file. */
+ * every one, dimension scales included. Better to refuse the file. The
+ * check is one pass of its own before anything is written, rather than a
+ * test beside each of the copy paths (attribute copies and three H5Ocopy
+ * calls): it costs a metadata walk, 5-6 ms of a 68 ms --no-sync repack of
+ * the benchmark's 143 MB file (8 interleaved pairs, medians 68.5 and 74). */
 struct reference_search {
     const char *object;
     char *where;
