@@ -3,7 +3,7 @@
 #define H5IMG_TOOLS_DUMP_H
 
 #include "h5img.h"
-#include "reader_internal.h"
+#include "reader/reader_internal.h"
 
 #include <hdf5.h>
 #include <stddef.h>

@@ -14,8 +14,8 @@
  * Counters show that libdeflate really accepts streams zlib rejects here,
  * so the checker is what makes comparison 3 hold.
  */
-#include "deflate_strict.h"
-#include "h5img_internal.h"
+#include "codec/png/deflate_strict.h"
+#include "codec/codec.h"
 
 #include <check.h>
 #include <libdeflate.h>

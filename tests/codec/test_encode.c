@@ -1,5 +1,5 @@
 /* test_encode.c: h5img_encode round trips (PNG lossless, JPEG against TurboJPEG) and argument checks. */
-#include "h5img_internal.h"
+#include "codec/codec.h"
 #include "oracle.h"
 
 #include <check.h>

@@ -1,6 +1,7 @@
 /* test_jpeg.c: JPEG probe and decode (one band, and split over two threads) against OpenCV; malformed input. */
 #define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
-#include "h5img_internal.h"
+#include "codec/codec.h"
+#include "core/second_thread.h"
 #include "oracle.h"
 
 #include <check.h>

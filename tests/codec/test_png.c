@@ -1,5 +1,5 @@
 /* test_png.c: PNG probe, decode and encode checked against OpenCV's decodes of PngSuite and against bad input. */
-#include "h5img_internal.h"
+#include "codec/codec.h"
 #include "oracle.h"
 
 #include <check.h>

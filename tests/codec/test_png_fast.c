@@ -14,9 +14,10 @@
  * forced onto the calling thread (where the automatic rule keeps it for
  * all of these inputs: none inflates to 1 MiB). */
 #define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
-#include "deflate_strict.h"
-#include "h5img_internal.h"
-#include "png_unfilter.h"
+#include "codec/png/deflate_strict.h"
+#include "codec/codec.h"
+#include "core/second_thread.h"
+#include "codec/png/png_unfilter.h"
 
 #include <check.h>
 #include <dirent.h>

@@ -29,7 +29,7 @@
  * inside the uninstrumented libjpeg and libspng.
  */
 #include "h5img.h"
-#include "h5img_internal.h" /* h5img_jpeg_force_split, decoder->jpeg_split_row: link the static codec library */
+#include "codec/codec.h" /* h5img_jpeg_force_split, decoder->jpeg_split_row: link the static codec library */
 
 #include <stdint.h>
 #include <stdio.h>

@@ -19,8 +19,8 @@
  *     row conversion) returning OK while libspng or zlib fails, or with pixels
  *     different from the reference where there is one -> trap.
  */
-#include "h5img_internal.h"
-#include "png_unfilter.h"
+#include "codec/codec.h"
+#include "codec/png/png_unfilter.h"
 
 #include <spng.h>
 #include <stdint.h>

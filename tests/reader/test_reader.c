@@ -10,7 +10,8 @@
 #include <unistd.h>
 
 #include "h5img.h"
-#include "h5img_internal.h"
+#include "codec/codec.h"
+#include "core/second_thread.h"
 #include "check_env.h"
 #include "oracle.h"
 

@@ -14,7 +14,8 @@
  * pHYs, tRNS (gray/RGB), each once and checked as libspng checks them; the
  * IDAT chunks must be consecutive and followed by IEND, the last bytes. */
 #include "deflate_strict.h"
-#include "h5img_internal.h"
+#include "codec/codec.h"
+#include "core/second_thread.h"
 #include "png_private.h"
 #include "png_unfilter.h"
 

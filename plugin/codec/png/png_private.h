@@ -2,7 +2,7 @@
 #ifndef H5IMG_PNG_PRIVATE_H
 #define H5IMG_PNG_PRIVATE_H
 
-#include "h5img_internal.h"
+#include "codec/codec.h"
 
 #define PNG_SIGNATURE_BYTES 8
 #define PNG_U31_MAX 0x7fffffffu /* PNG limits lengths, sizes and gAMA values to 2^31 - 1 */

@@ -1,5 +1,5 @@
 /* png_encode.c: lossless PNG encoding of one chunk's pixels with libspng. */
-#include "h5img_internal.h"
+#include "codec/codec.h"
 
 #include <spng.h>
 #include <stdio.h>

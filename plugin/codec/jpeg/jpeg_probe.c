@@ -1,5 +1,5 @@
 /* jpeg_probe.c: JPEG header parser: walks the markers from SOI to the first SOFn without touching entropy data. */
-#include "h5img_internal.h"
+#include "codec/codec.h"
 
 /* Markers that carry no length field (JPEG T.81 B.1.1.3): TEM and RST0-7.
  * SOI and EOI are standalone too but are invalid before a frame header. */

@@ -1,6 +1,6 @@
 /* register.c: h5img_register(), for programs that link h5img instead of loading the plugin. */
 #include "filter.h"
-#include "h5img_internal.h"
+#include "h5img.h"
 
 int h5img_register(void)
 {

@@ -1,5 +1,5 @@
 /* params.c: parse and validate a stored cd_values array (count and version first). */
-#include "h5img_internal.h"
+#include "h5img.h"
 
 h5img_status h5img_params_from_cd(const unsigned int *cd_values, size_t cd_nelmts, h5img_params *params)
 {

@@ -2,7 +2,7 @@
 #ifndef H5IMG_JPEG_PRIVATE_H
 #define H5IMG_JPEG_PRIVATE_H
 
-#include "h5img_internal.h"
+#include "codec/codec.h"
 
 #include <stdio.h> /* jpeglib.h uses FILE without including stdio.h */
 #include <jpeglib.h>

@@ -1,5 +1,5 @@
 /* jpeg_encode.c: JPEG encoding with TurboJPEG (uint8 gray or RGB/BGR; 4:2:0 chroma for colour). */
-#include "h5img_internal.h"
+#include "codec/codec.h"
 
 #include <stdio.h>
 #include <stdlib.h>

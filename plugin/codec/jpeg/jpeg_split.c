@@ -1,5 +1,6 @@
 /* jpeg_split.c: decode a single-scan JPEG as two bands on two threads when that pays, else as one band. */
 #include "jpeg_private.h"
+#include "core/second_thread.h"
 
 #include <pthread.h>
 #include <string.h>

@@ -1,5 +1,6 @@
 /* huge_pages.c: allocate large output buffers on huge-page boundaries, ask Linux for transparent huge pages, and fault them in up front. */
-#include "h5img_internal.h"
+#include "core/huge_pages.h"
+#include "core/decoder_state.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* status.c: status sentences, limits from the environment, and overflow-safe size arithmetic. */
-#include "h5img_internal.h"
+#include "core/decoder_state.h"
 
 #include <errno.h>
 #include <pthread.h>

@@ -1,5 +1,6 @@
 /* decode.c: the codec-independent decoder: probe, check the header against the layout and limits, dispatch. */
-#include "h5img_internal.h"
+#include "codec/codec.h"
+#include "core/second_thread.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,45 +29,6 @@ h5img_status h5img_probe(const void *data, size_t size, h5img_info *info)
     }
 }
 
-h5img_rule h5img_resolve_rule(uint32_t channels, uint32_t element_size)
-{
-    if (element_size == 2) return H5IMG_RULE_NATIVE;
-    if (channels == 1) return H5IMG_RULE_MASK;
-    if (channels == 3) return H5IMG_RULE_COLOR;
-    return H5IMG_RULE_NATIVE;
-}
-
-size_t h5img_layout_bytes(const h5img_layout *layout)
-{
-    size_t bytes = 0;
-    if (!layout || !h5img_mul_size(&bytes, layout->height, layout->width, layout->channels, layout->element_size))
-        return 0;
-    return bytes;
-}
-
-h5img_status h5img_layout_check(const h5img_layout *layout)
-{
-    if (!layout || layout->height == 0 || layout->width == 0) return H5IMG_E_ARGUMENT;
-    if (layout->channels != 1 && layout->channels != 3 && layout->channels != 4) return H5IMG_E_ARGUMENT;
-    if (layout->element_size != 1 && layout->element_size != 2) return H5IMG_E_ARGUMENT;
-    if (layout->flags & ~H5IMG_FLAGS_KNOWN) return H5IMG_E_ARGUMENT;
-    switch (layout->rule) {
-    case H5IMG_RULE_NATIVE: break;
-    case H5IMG_RULE_COLOR:
-        if (layout->channels != 3 || layout->element_size != 1) return H5IMG_E_ARGUMENT;
-        break;
-    case H5IMG_RULE_MASK:
-    case H5IMG_RULE_LUMA:
-        if (layout->channels != 1 || layout->element_size != 1) return H5IMG_E_ARGUMENT;
-        break;
-    default: return H5IMG_E_ARGUMENT;
-    }
-    if ((uint64_t)layout->height * layout->width > h5img_max_pixels()) return H5IMG_E_LIMIT;
-    size_t bytes = h5img_layout_bytes(layout);
-    if (bytes == 0 || bytes > h5img_max_chunk_bytes()) return H5IMG_E_LIMIT;
-    return H5IMG_OK;
-}
-
 h5img_decoder *h5img_decoder_new(void)
 {
     return calloc(1, sizeof(h5img_decoder));
@@ -92,17 +54,6 @@ const char *h5img_decoder_message(const h5img_decoder *decoder)
     return decoder ? decoder->message : "";
 }
 
-unsigned char *h5img_scratch(h5img_decoder *decoder, size_t size)
-{
-    if (size <= decoder->scratch_size) return decoder->scratch;
-    unsigned char *grown = malloc(size);
-    if (!grown) return NULL;
-    free(decoder->scratch);
-    decoder->scratch = grown;
-    decoder->scratch_size = size;
-    return grown;
-}
-
 /* Whether the probed image fits the layout. Only NATIVE depends on the
  * stored channels and depth; the other rules convert any 8/16-bit image. */
 static h5img_status check_against_layout(h5img_decoder *d, const h5img_info *info, const h5img_layout *layout)
@@ -124,18 +75,6 @@ static h5img_status check_against_layout(h5img_decoder *d, const h5img_info *inf
                               info->bit_depth, codec, layout->element_size == 2 ? "uint16" : "uint8");
     }
     return H5IMG_OK;
-}
-
-void h5img_decoder_fault_in_later(h5img_decoder *decoder, void *buffer, size_t size)
-{
-    decoder->fault_in = buffer;
-    decoder->fault_in_size = buffer ? size : 0;
-}
-
-void h5img_fault_in_pending(h5img_decoder *decoder)
-{
-    if (decoder->fault_in) h5img_prefault(decoder->fault_in, decoder->fault_in_size);
-    h5img_decoder_fault_in_later(decoder, NULL, 0);
 }
 
 static h5img_status decode_checked(h5img_decoder *decoder, const void *data, size_t size, const h5img_layout *layout,

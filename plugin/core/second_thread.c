@@ -1,6 +1,6 @@
 /* second_thread.c: whether one decode may use a second thread, and starting that thread with every signal blocked. */
 #define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
-#include "h5img_internal.h"
+#include "core/second_thread.h"
 
 #include <sched.h>
 #include <signal.h>

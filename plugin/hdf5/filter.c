@@ -1,6 +1,7 @@
 /* filter.c: the HDF5 boundary: can_apply, set_local and the filter function; the only code that turns statuses into H5Epush. */
 #include "filter.h"
-#include "h5img_internal.h"
+#include "core/decoder_state.h"
+#include "core/huge_pages.h"
 
 #include <pthread.h>
 #include <stdarg.h>

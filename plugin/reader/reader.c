@@ -1,5 +1,5 @@
 /* reader.c: parallel reading of image datasets: HDF5 reads on the calling thread, decoding on a worker pool, in-order delivery. */
-#include "h5img_internal.h"
+#include "core/decoder_state.h"
 #include "reader_internal.h"
 
 #include <pthread.h>

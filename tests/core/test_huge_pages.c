@@ -7,7 +7,9 @@
  * Faulting in is visible to mincore(), which reports a never-touched page of
  * a private anonymous mapping as not resident.
  */
-#include "h5img_internal.h"
+#include "codec/codec.h"
+#include "core/huge_pages.h"
+#include "core/second_thread.h"
 
 #include <check.h>
 #include <stdint.h>

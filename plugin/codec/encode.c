@@ -1,5 +1,5 @@
 /* encode.c: codec-independent encoding entry point: validate the layout, pick the encoder. */
-#include "h5img_internal.h"
+#include "codec/codec.h"
 
 #include <stdio.h>
 #include <stdlib.h>
