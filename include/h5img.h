@@ -305,6 +305,15 @@ H5IMG_API h5img_status h5img_params_from_cd(const unsigned int *cd_values, size_
  *  more than once. Defined only in the library that links HDF5. */
 H5IMG_API int h5img_register(void);
 
+/** The reason the calling thread's last h5img filter call (can_apply,
+ *  set_local or a chunk's decode or encode) failed, with its numbers, or ""
+ *  when that call succeeded or none has been made. HDF5 1.14 and later pause
+ *  the error stack while a filter decodes a chunk, so there a read failure's
+ *  cause reaches no error stack and only this function tells it; from Python
+ *  it is h5img.last_error(). The text stays valid until this thread's next
+ *  filter call. Defined in the loadable plugin and the linkable library. */
+H5IMG_API const char *h5img_last_error(void);
+
 /* ------------------------------------------------------------------------- */
 /* Parallel reading (linked builds: needs HDF5 and threads)                  */
 /* ------------------------------------------------------------------------- */

@@ -2,6 +2,8 @@
 #include "filter.h"
 #include "core/decoder_state.h"
 #include "core/huge_pages.h"
+#include "hdf5/hdf5_api.h"
+#include "hdf5/last_error.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -10,16 +12,23 @@
 #include <string.h>
 
 #define REASON_SIZE 320
+/* The bound HDF5 (hdf5_api.h): never NULL inside a callback, since HDF5 can
+ * only call one after the plugin's entry points bound it. */
+#define HDF5 (h5img_hdf5_api())
 #define MAX_CHUNK_RANK 32 /* H5S_MAX_RANK */
 
 /* ------------------------------------------------------------------------- */
 /* Error reporting                                                           */
 /* ------------------------------------------------------------------------- */
 
-/* Every refusal goes onto the caller's HDF5 error stack with the numbers in
- * it, so h5py/h5dump users see why, not just "filter returned failure".
+/* Every refusal goes onto the error stack of the HDF5 that called us (the
+ * bound table's H5Epush2) with the numbers in it, so h5py/h5dump users see
+ * why, not just "filter returned failure"; and it is kept as the thread's
+ * h5img_last_error(), for HDF5 versions that pause the stack around a filter.
  * Callers push last: any later HDF5 API call would clear the stack. */
-__attribute__((format(printf, 4, 5))) static void push_error(const char *func, unsigned line, hid_t minor,
+typedef enum minor_error { MINOR_CANAPPLY, MINOR_SETLOCAL, MINOR_CANTFILTER } minor_error;
+
+__attribute__((format(printf, 4, 5))) static void push_error(const char *func, unsigned line, minor_error minor,
                                                              const char *format, ...)
 {
     char text[REASON_SIZE];
@@ -27,7 +36,13 @@ __attribute__((format(printf, 4, 5))) static void push_error(const char *func, u
     va_start(args, format);
     vsnprintf(text, sizeof text, format, args);
     va_end(args);
-    H5Epush2(H5E_DEFAULT, __FILE__, func, line, H5E_ERR_CLS, H5E_PLINE, minor, "%s", text);
+    h5img_last_error_set(text);
+    const h5img_hdf5 *hdf5 = h5img_hdf5_api();
+    if (!hdf5) return;
+    hid_t minor_id = minor == MINOR_CANAPPLY   ? hdf5->H5E_CANAPPLY_g
+                     : minor == MINOR_SETLOCAL ? hdf5->H5E_SETLOCAL_g
+                                               : hdf5->H5E_CANTFILTER_g;
+    hdf5->H5Epush2(H5E_DEFAULT, __FILE__, func, line, hdf5->H5E_ERR_CLS_g, hdf5->H5E_PLINE_g, minor_id, "%s", text);
 }
 
 #define PUSH_ERROR(minor, ...) push_error(__func__, __LINE__, (minor), __VA_ARGS__)
@@ -103,7 +118,7 @@ static void describe_type(hid_t type, H5T_class_t type_class, size_t bytes, char
     size_t bits = bytes * 8;
     switch (type_class) {
     case H5T_INTEGER:
-        snprintf(text, size, "%zu-bit %s integer", bits, H5Tget_sign(type) == H5T_SGN_NONE ? "unsigned" : "signed");
+        snprintf(text, size, "%zu-bit %s integer", bits, HDF5->H5Tget_sign(type) == H5T_SGN_NONE ? "unsigned" : "signed");
         break;
     case H5T_FLOAT: snprintf(text, size, "%zu-bit float", bits); break;
     case H5T_STRING: snprintf(text, size, "string"); break;
@@ -122,20 +137,20 @@ static void describe_type(hid_t type, H5T_class_t type_class, size_t bytes, char
  * byte order of a uint16 type decides H5IMG_FLAG_BIG_ENDIAN. */
 static int type_as_samples(hid_t type, h5img_layout *layout, char *why, size_t why_size)
 {
-    H5T_class_t type_class = H5Tget_class(type);
-    size_t bytes = H5Tget_size(type);
+    H5T_class_t type_class = HDF5->H5Tget_class(type);
+    size_t bytes = HDF5->H5Tget_size(type);
     if (type_class == H5T_NO_CLASS || bytes == 0) {
         snprintf(why, why_size, "cannot query the dataset type");
         return -1;
     }
-    if (type_class != H5T_INTEGER || H5Tget_sign(type) != H5T_SGN_NONE || (bytes != 1 && bytes != 2)) {
+    if (type_class != H5T_INTEGER || HDF5->H5Tget_sign(type) != H5T_SGN_NONE || (bytes != 1 && bytes != 2)) {
         char name[64];
         describe_type(type, type_class, bytes, name, sizeof name);
         snprintf(why, why_size, "dataset type is %s; h5img stores uint8 or uint16", name);
         return 0;
     }
     layout->element_size = (uint32_t)bytes;
-    layout->flags = bytes == 2 && H5Tget_order(type) == H5T_ORDER_BE ? H5IMG_FLAG_BIG_ENDIAN : 0;
+    layout->flags = bytes == 2 && HDF5->H5Tget_order(type) == H5T_ORDER_BE ? H5IMG_FLAG_BIG_ENDIAN : 0;
     return 1;
 }
 
@@ -145,11 +160,11 @@ static int dataset_as_image(hid_t dcpl, hid_t type, h5img_layout *layout, char *
 {
     hsize_t dims[MAX_CHUNK_RANK];
     memset(layout, 0, sizeof *layout);
-    if (H5Pget_layout(dcpl) != H5D_CHUNKED) {
+    if (HDF5->H5Pget_layout(dcpl) != H5D_CHUNKED) {
         snprintf(why, why_size, "dataset is not chunked; h5img stores one image per chunk");
         return 0;
     }
-    int rank = H5Pget_chunk(dcpl, MAX_CHUNK_RANK, dims);
+    int rank = HDF5->H5Pget_chunk(dcpl, MAX_CHUNK_RANK, dims);
     if (rank < 0) {
         snprintf(why, why_size, "cannot query the chunk dimensions");
         return -1;
@@ -164,10 +179,11 @@ static int dataset_as_image(hid_t dcpl, hid_t type, h5img_layout *layout, char *
 
 static htri_t h5img_can_apply(hid_t dcpl, hid_t type, hid_t space)
 {
+    h5img_last_error_clear();
     h5img_layout layout;
     char why[REASON_SIZE];
     int fits = dataset_as_image(dcpl, type, &layout, why, sizeof why);
-    if (fits <= 0) PUSH_ERROR(H5E_CANAPPLY, "%s", why);
+    if (fits <= 0) PUSH_ERROR(MINOR_CANAPPLY, "%s", why);
     return fits > 0 ? 1 : fits;
 }
 
@@ -276,27 +292,28 @@ static herr_t h5img_set_local(hid_t dcpl, hid_t type, hid_t space)
     unsigned filter_flags = 0;
     size_t count = H5IMG_CD_COUNT;
 
+    h5img_last_error_clear();
     /* can_apply may have been skipped (an optional filter), so check again. */
     int fits = dataset_as_image(dcpl, type, &shape, why, sizeof why);
     if (fits <= 0) {
-        PUSH_ERROR(H5E_SETLOCAL, "%s", why);
+        PUSH_ERROR(MINOR_SETLOCAL, "%s", why);
         return -1;
     }
-    if (H5Pget_filter_by_id2(dcpl, H5IMG_FILTER_ID, &filter_flags, &count, user, 0, NULL, NULL) < 0) {
-        PUSH_ERROR(H5E_SETLOCAL, "cannot read the h5img filter's cd_values from the creation property list");
+    if (HDF5->H5Pget_filter_by_id2(dcpl, H5IMG_FILTER_ID, &filter_flags, &count, user, 0, NULL, NULL) < 0) {
+        PUSH_ERROR(MINOR_SETLOCAL, "cannot read the h5img filter's cd_values from the creation property list");
         return -1;
     }
     if (!writer_values_valid(user, count, why, sizeof why)) {
-        PUSH_ERROR(H5E_SETLOCAL, "%s", why);
+        PUSH_ERROR(MINOR_SETLOCAL, "%s", why);
         return -1;
     }
     complete_values(user, count, &shape, cd);
     if (!final_values_valid(cd, why, sizeof why)) {
-        PUSH_ERROR(H5E_SETLOCAL, "%s", why);
+        PUSH_ERROR(MINOR_SETLOCAL, "%s", why);
         return -1;
     }
-    if (H5Pmodify_filter(dcpl, H5IMG_FILTER_ID, filter_flags, H5IMG_CD_COUNT, cd) < 0) {
-        PUSH_ERROR(H5E_SETLOCAL, "cannot store the h5img filter's cd_values");
+    if (HDF5->H5Pmodify_filter(dcpl, H5IMG_FILTER_ID, filter_flags, H5IMG_CD_COUNT, cd) < 0) {
+        PUSH_ERROR(MINOR_SETLOCAL, "cannot store the h5img filter's cd_values");
         return -1;
     }
     return 0;
@@ -404,7 +421,7 @@ static void describe_cd_failure(h5img_status status, size_t count, const unsigne
 static void *allocate_decoded(size_t size, size_t *capacity)
 {
     *capacity = size;
-    void *out = DECODED_BUFFER_FROM_LIBC ? h5img_alloc_huge_aligned(size, capacity) : H5allocate_memory(size, 0);
+    void *out = DECODED_BUFFER_FROM_LIBC ? h5img_alloc_huge_aligned(size, capacity) : HDF5->H5allocate_memory(size, 0);
     h5img_advise_huge_pages(out, *capacity);
     return out;
 }
@@ -414,7 +431,7 @@ static void free_decoded(void *out)
     if (DECODED_BUFFER_FROM_LIBC)
         free(out);
     else
-        H5free_memory(out);
+        HDF5->H5free_memory(out);
 }
 
 /* Read: the chunk's encoded bytes become exactly one decoded image. */
@@ -424,7 +441,7 @@ static size_t decode_chunk(const h5img_params *params, size_t decoded_bytes, siz
     size_t capacity = 0;
     void *out = allocate_decoded(decoded_bytes, &capacity);
     if (!out) {
-        PUSH_ERROR(H5E_CANTFILTER, "cannot allocate %zu bytes for a decoded %ux%ux%u image", decoded_bytes,
+        PUSH_ERROR(MINOR_CANTFILTER, "cannot allocate %zu bytes for a decoded %ux%ux%u image", decoded_bytes,
                    params->layout.width, params->layout.height, params->layout.channels);
         return 0;
     }
@@ -437,11 +454,11 @@ static size_t decode_chunk(const h5img_params *params, size_t decoded_bytes, siz
         snprintf(why, sizeof why, "%s", decoder && h5img_decoder_message(decoder)[0] ? h5img_decoder_message(decoder) : h5img_strerror(status));
         if (decoder) release_decoder(decoder);
         free_decoded(out);
-        PUSH_ERROR(H5E_CANTFILTER, "cannot decode h5img chunk: %s", why);
+        PUSH_ERROR(MINOR_CANTFILTER, "cannot decode h5img chunk: %s", why);
         return 0;
     }
     release_decoder(decoder);
-    H5free_memory(*buf);
+    HDF5->H5free_memory(*buf);
     *buf = out;
     *buf_size = decoded_bytes;
     return decoded_bytes;
@@ -453,7 +470,7 @@ static size_t encode_chunk(const h5img_params *params, size_t decoded_bytes, siz
 {
     const h5img_layout *layout = &params->layout;
     if (nbytes != decoded_bytes) {
-        PUSH_ERROR(H5E_CANTFILTER, "chunk holds %zu bytes but a %ux%ux%u image of %u-byte samples needs %zu", nbytes,
+        PUSH_ERROR(MINOR_CANTFILTER, "chunk holds %zu bytes but a %ux%ux%u image of %u-byte samples needs %zu", nbytes,
                    layout->width, layout->height, layout->channels, layout->element_size, decoded_bytes);
         return 0;
     }
@@ -467,24 +484,24 @@ static size_t encode_chunk(const h5img_params *params, size_t decoded_bytes, siz
      * an optional filter store the chunk unfiltered instead. */
     if (status == H5IMG_OK && encoded_size > h5img_max_chunk_bytes()) {
         h5img_free(encoded);
-        PUSH_ERROR(H5E_CANTFILTER, "a %ux%ux%u image encoded as %s takes %zu bytes, over the %zu-byte chunk limit",
+        PUSH_ERROR(MINOR_CANTFILTER, "a %ux%ux%u image encoded as %s takes %zu bytes, over the %zu-byte chunk limit",
                    layout->width, layout->height, layout->channels, h5img_codec_name(params->codec), encoded_size,
                    h5img_max_chunk_bytes());
         return 0;
     }
-    void *out = status == H5IMG_OK ? H5allocate_memory(encoded_size, 0) : NULL;
+    void *out = status == H5IMG_OK ? HDF5->H5allocate_memory(encoded_size, 0) : NULL;
     if (out) memcpy(out, encoded, encoded_size);
     h5img_free(encoded);
     if (status != H5IMG_OK) {
-        PUSH_ERROR(H5E_CANTFILTER, "cannot encode a %ux%ux%u image as %s: %s", layout->width, layout->height,
+        PUSH_ERROR(MINOR_CANTFILTER, "cannot encode a %ux%ux%u image as %s: %s", layout->width, layout->height,
                    layout->channels, h5img_codec_name(params->codec), why[0] ? why : h5img_strerror(status));
         return 0;
     }
     if (!out) {
-        PUSH_ERROR(H5E_CANTFILTER, "cannot allocate %zu bytes for an encoded chunk", encoded_size);
+        PUSH_ERROR(MINOR_CANTFILTER, "cannot allocate %zu bytes for an encoded chunk", encoded_size);
         return 0;
     }
-    H5free_memory(*buf);
+    HDF5->H5free_memory(*buf);
     *buf = out;
     *buf_size = encoded_size;
     return encoded_size;
@@ -495,22 +512,23 @@ static size_t h5img_filter(unsigned int flags, size_t cd_nelmts, const unsigned 
 {
     h5img_params params;
     char why[REASON_SIZE];
+    h5img_last_error_clear();
     /* Count and version first: a newer file must be refused before any of
      * its other values are interpreted. */
     h5img_status status = h5img_params_from_cd(cd_values, cd_nelmts, &params);
     if (status != H5IMG_OK) {
         describe_cd_failure(status, cd_nelmts, cd_values, why, sizeof why);
-        PUSH_ERROR(H5E_CANTFILTER, "%s", why);
+        PUSH_ERROR(MINOR_CANTFILTER, "%s", why);
         return 0;
     }
     size_t decoded_bytes = h5img_layout_bytes(&params.layout);
     if (decoded_bytes == 0) {
-        PUSH_ERROR(H5E_CANTFILTER, "a %ux%ux%u image of %u-byte samples does not fit in memory", params.layout.width,
+        PUSH_ERROR(MINOR_CANTFILTER, "a %ux%ux%u image of %u-byte samples does not fit in memory", params.layout.width,
                    params.layout.height, params.layout.channels, params.layout.element_size);
         return 0;
     }
     if (!buf || !*buf || !buf_size) {
-        PUSH_ERROR(H5E_CANTFILTER, "HDF5 passed no chunk buffer");
+        PUSH_ERROR(MINOR_CANTFILTER, "HDF5 passed no chunk buffer");
         return 0;
     }
     if (flags & H5Z_FLAG_REVERSE) return decode_chunk(&params, decoded_bytes, nbytes, buf_size, buf);

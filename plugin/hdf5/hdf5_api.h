@@ -1,0 +1,61 @@
+/* hdf5_api.h: the one place that says how the filter reaches HDF5: a table of every HDF5 function and error id it uses. */
+#ifndef H5IMG_HDF5_API_H
+#define H5IMG_HDF5_API_H
+
+#include <hdf5.h>
+
+/* X(return type, name, parameters) for each HDF5 function the filter calls.
+ * Only functions that HDF5 1.10, 1.12, 1.14 and 2.x all export with these
+ * signatures, under their versioned names (no API-compatibility macros). */
+#define H5IMG_HDF5_FUNCTIONS(X)                                                                                    \
+    X(herr_t, H5open, (void))                                                                                      \
+    X(herr_t, H5get_libversion, (unsigned *, unsigned *, unsigned *))                                              \
+    X(herr_t, H5Epush2, (hid_t, const char *, const char *, unsigned, hid_t, hid_t, hid_t, const char *, ...))     \
+    X(H5T_class_t, H5Tget_class, (hid_t))                                                                          \
+    X(size_t, H5Tget_size, (hid_t))                                                                                \
+    X(H5T_sign_t, H5Tget_sign, (hid_t))                                                                            \
+    X(H5T_order_t, H5Tget_order, (hid_t))                                                                          \
+    X(H5D_layout_t, H5Pget_layout, (hid_t))                                                                        \
+    X(int, H5Pget_chunk, (hid_t, int, hsize_t *))                                                                  \
+    X(herr_t, H5Pget_filter_by_id2,                                                                                \
+      (hid_t, H5Z_filter_t, unsigned *, size_t *, unsigned *, size_t, char *, unsigned *))                         \
+    X(herr_t, H5Pmodify_filter, (hid_t, H5Z_filter_t, unsigned, size_t, const unsigned *))                         \
+    X(void *, H5allocate_memory, (size_t, hbool_t))                                                                \
+    X(herr_t, H5free_memory, (void *))
+
+/* The error class and message ids the filter pushes with: HDF5's global
+ * variables of these names, whose values are valid once H5open has run. */
+#define H5IMG_HDF5_ERROR_IDS(X) X(H5E_ERR_CLS_g) X(H5E_PLINE_g) X(H5E_CANAPPLY_g) X(H5E_SETLOCAL_g) X(H5E_CANTFILTER_g)
+
+#define H5IMG_HDF5_PATH_SIZE 512
+
+/* One HDF5 library as the filter sees it. Members carry HDF5's own names. */
+typedef struct h5img_hdf5 {
+#define H5IMG_HDF5_MEMBER(type, name, parameters) type(*name) parameters;
+    H5IMG_HDF5_FUNCTIONS(H5IMG_HDF5_MEMBER)
+#undef H5IMG_HDF5_MEMBER
+#define H5IMG_HDF5_ID_MEMBER(name) hid_t name;
+    H5IMG_HDF5_ERROR_IDS(H5IMG_HDF5_ID_MEMBER)
+#undef H5IMG_HDF5_ID_MEMBER
+    unsigned version[3];             /* H5get_libversion of that library */
+    char path[H5IMG_HDF5_PATH_SIZE]; /* the file it was found in, or "linked" */
+} h5img_hdf5;
+
+/* The library the filter talks to: in the linkable library the HDF5 it was
+ * linked with; in the loadable plugin the one h5img_hdf5_bind found, and NULL
+ * until then (HDF5 cannot call a filter callback before the plugin's entry
+ * points have returned, and they bind first). */
+const h5img_hdf5 *h5img_hdf5_api(void);
+
+/* Loadable plugin only (hdf5_runtime.c): bind, once per process, to the HDF5
+ * library containing the code address `caller` (the return address of an H5PL
+ * entry point, which that library called), reached through dladdr() and
+ * dlopen(RTLD_NOLOAD) so that a library loaded with RTLD_LOCAL (a Python
+ * wheel's) is found; only when `caller` lies in no library that exports HDF5
+ * does it fall back to the process's global symbol scope. Returns 0 when
+ * bound (or already bound to the same library), -1 with the reason in `why`
+ * when no complete HDF5 was found or a different library is already bound;
+ * it never binds to a library it cannot fully resolve. */
+int h5img_hdf5_bind(const void *caller, char *why, size_t why_size);
+
+#endif /* H5IMG_HDF5_API_H */

@@ -1,0 +1,29 @@
+/* hdf5_linked.c: the HDF5 table of the linkable library: the HDF5 functions and error ids it was linked with. */
+#include "hdf5/hdf5_api.h"
+
+#include <pthread.h>
+#include <stdio.h>
+
+static h5img_hdf5 linked;
+static pthread_once_t linked_once = PTHREAD_ONCE_INIT;
+
+static void fill_linked(void)
+{
+    /* Assigning each function to its member lets the compiler check the
+     * table's signatures against the headers. */
+#define H5IMG_SET_FUNCTION(type, name, parameters) linked.name = name;
+    H5IMG_HDF5_FUNCTIONS(H5IMG_SET_FUNCTION)
+#undef H5IMG_SET_FUNCTION
+    H5open();
+#define H5IMG_SET_ID(name) linked.name = name;
+    H5IMG_HDF5_ERROR_IDS(H5IMG_SET_ID)
+#undef H5IMG_SET_ID
+    H5get_libversion(&linked.version[0], &linked.version[1], &linked.version[2]);
+    snprintf(linked.path, sizeof linked.path, "linked");
+}
+
+const h5img_hdf5 *h5img_hdf5_api(void)
+{
+    pthread_once(&linked_once, fill_linked);
+    return &linked;
+}
