@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# setup-deps.sh: install the Debian 12 packages h5img builds, tests and benchmarks with (idempotent).
+# setup-deps.sh: install the Debian packages h5img builds, tests and benchmarks with (idempotent).
 set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config valgrind
   libhdf5-dev hdf5-tools libspng-dev libturbojpeg0-dev libjpeg62-turbo-dev libdeflate-dev zlib1g-dev check
-  python3-h5py python3-numpy python3-opencv python3-skimage
+  python3-h5py python3-numpy python3-opencv python3-skimage python3-venv
 )
 if [[ "${1:-}" == "--fuzz" ]]; then packages+=(clang libclang-rt-14-dev); fi
 

@@ -1,20 +1,33 @@
 #!/usr/bin/env bash
-# test.sh: everything from a fresh Debian 12 machine to a full test run: packages, build, CTest,
-# then the suite again under AddressSanitizer + UndefinedBehaviorSanitizer, then the codec tests
-# under valgrind.
+# test.sh: everything from a fresh Debian machine to a full test run: packages, the test matrix's
+# other HDF5 libraries, build, CTest, then the suite again under AddressSanitizer +
+# UndefinedBehaviorSanitizer, then the codec tests under valgrind.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/setup-deps.sh"
 
+echo "== the test matrix: HDF5 1.14.6 from ../shared/hdf5, and PyPI's h5py wheels in venvs"
+# Build output lives under build-*/ (ignored by git) so a second run reuses it.
+hdf5_1146=${H5IMG_HDF5_1146_PREFIX:-$root/build-hdf5-1.14.6}
+"$root/../shared/hdf5/build.sh" "$hdf5_1146"
+# h5py 3.15.1 carries HDF5 1.14.6 and h5py 3.16.0 HDF5 2.0: the two a pip user gets today.
+wheel_pythons=""
+for spec in h5py==3.15.1 h5py==3.16.0; do
+  venv=$root/build-venv-${spec#h5py==}
+  "$root/scripts/setup-venv.sh" "$venv" "$spec"
+  wheel_pythons+="${wheel_pythons:+;}$venv/bin/python"
+done
+matrix=(-DH5IMG_HDF5_1146_PREFIX="$hdf5_1146" -DH5IMG_WHEEL_PYTHONS="$wheel_pythons")
+
 echo "== build and test (RelWithDebInfo)"
-BUILD_DIR=${BUILD_DIR:-$root/build} "$root/scripts/build.sh"
+BUILD_DIR=${BUILD_DIR:-$root/build} "$root/scripts/build.sh" "${matrix[@]}"
 (cd "${BUILD_DIR:-$root/build}" && ctest --output-on-failure -j "$(nproc)")
 
 if [[ "${H5IMG_SKIP_SANITIZERS:-0}" != 1 ]]; then
   echo "== build and test under ASan+UBSan"
   san_dir=${SAN_BUILD_DIR:-$root/build-asan}
   BUILD_DIR=$san_dir "$root/scripts/build.sh" -DCMAKE_BUILD_TYPE=Debug -DH5IMG_SANITIZE=address,undefined \
-    -DH5IMG_BUILD_BENCH=OFF
+    -DH5IMG_BUILD_BENCH=OFF "${matrix[@]}"
   # Python clients (h5py, h5dump) load the instrumented plugin, so the sanitizer runtimes are
   # preloaded for every test; leak checking stays off because the interpreter itself never frees
   # everything (the C tests, run first, are leak-checked). Tests labelled
