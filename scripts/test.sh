@@ -22,6 +22,7 @@ matrix=(-DH5IMG_HDF5_1146_PREFIX="$hdf5_1146" -DH5IMG_WHEEL_PYTHONS="$wheel_pyth
 echo "== build and test (RelWithDebInfo)"
 BUILD_DIR=${BUILD_DIR:-$root/build} "$root/scripts/build.sh" "${matrix[@]}"
 (cd "${BUILD_DIR:-$root/build}" && ctest --output-on-failure -j "$(nproc)")
+"$root/scripts/test-python.sh" "${BUILD_DIR:-$root/build}"
 
 if [[ "${H5IMG_SKIP_SANITIZERS:-0}" != 1 ]]; then
   echo "== build and test under ASan+UBSan"
