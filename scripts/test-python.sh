@@ -47,7 +47,8 @@ run_tests() { # run_tests VENV LABEL [COMMAND PREFIX...]
   local dir=$1 label=$2
   shift 2
   echo "== python: tests/python with $label"
-  (cd "$work" && "$@" "$dir/bin/python" -m pytest -q -p no:cacheprovider "$root/tests/python")
+  (cd "$work" && "$@" "$dir/bin/python" -m pytest -q -p no:cacheprovider --ignore="$root/tests/python/torch" \
+    "$root/tests/python")
 }
 
 # h5py 3.16.0 (HDF5 2.0): `pip install .` from the source tree, as a user of a clone does.
@@ -55,6 +56,10 @@ venv "$work/venv-h5py-3.16.0" h5py==3.16.0 pytest
 "$work/venv-h5py-3.16.0/bin/python" -m pip install "${pip_quiet[@]}" --force-reinstall --no-deps "$root" >"$work/install.log" 2>&1 ||
   { tail -n 40 "$work/install.log"; exit 1; }
 run_tests "$work/venv-h5py-3.16.0" "h5py 3.16.0 (HDF5 2.0), pip install ."
+# The CPU build of torch (2.13.0 is the wheel this kind of machine keeps on disk).
+"$work/venv-h5py-3.16.0/bin/python" -m pip install "${pip_quiet[@]}" torch==2.13.0
+echo "== python: the PyTorch example in a DataLoader with two workers"
+(cd "$work" && "$work/venv-h5py-3.16.0/bin/python" -m pytest -q -p no:cacheprovider "$root/tests/python/torch")
 
 # Debian's h5py (the system HDF5): the repaired wheel without dependencies, which would pull in PyPI's h5py.
 venv "$work/venv-debian" --system-site-packages pytest
