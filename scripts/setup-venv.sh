@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# setup-venv.sh DIR H5PY_SPEC: a venv at DIR with h5py from PyPI (a wheel carrying its own HDF5), numpy, OpenCV and pytest (idempotent).
+# setup-venv.sh DIR H5PY_SPEC: a venv at DIR with h5py from PyPI (a wheel carrying its own HDF5), numpy, OpenCV, pytest and pycocotools (idempotent).
 # These are what most users run: the tests read and write through the plugin inside that wheel's private HDF5.
 set -euo pipefail
 dir=${1:?usage: setup-venv.sh DIR H5PY_SPEC}
@@ -10,6 +10,6 @@ stamp="$dir/.h5img-venv-$(tr -c 'A-Za-z0-9.=' _ <<<"$h5py_spec")"
 python=${H5IMG_VENV_PYTHON:-$(command -v python3)}
 "$python" -m venv --clear "$dir"
 "$dir/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
-"$dir/bin/python" -m pip install -q --disable-pip-version-check "$h5py_spec" numpy opencv-python-headless pytest
+"$dir/bin/python" -m pip install -q --disable-pip-version-check "$h5py_spec" numpy opencv-python-headless pytest pycocotools
 "$dir/bin/python" -c 'import h5py, cv2, numpy; print("venv", h5py.__version__, "HDF5", h5py.version.hdf5_version, "OpenCV", cv2.__version__, "NumPy", numpy.__version__)'
 touch "$stamp"

@@ -35,7 +35,7 @@ if [[ "${H5IMG_SKIP_SANITIZERS:-0}" != 1 ]]; then
   # no-sanitizer cannot run this way (their CMakeLists say why) and ran in the normal pass.
   (cd "$san_dir" &&
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-      ctest --output-on-failure -j "$(nproc)" -L c &&
+      ctest --output-on-failure -j "$(nproc)" -L c -LE no-sanitizer &&
     LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)" \
       ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
       ctest --output-on-failure -j "$(nproc)" -LE 'no-sanitizer|^c$')
