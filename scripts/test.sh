@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test.sh: everything from a fresh Debian machine to a full test run: packages, the test matrix's
-# other HDF5 libraries, build, CTest, then the suite again under AddressSanitizer +
-# UndefinedBehaviorSanitizer, then the codec tests under valgrind.
+# other HDF5 libraries, build, CTest, the Python package, then the suite again under
+# AddressSanitizer + UndefinedBehaviorSanitizer, the codec tests under valgrind, and the Debian
+# package's install, use and remove cycle.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/setup-deps.sh"
@@ -52,4 +53,9 @@ if [[ "${H5IMG_SKIP_VALGRIND:-0}" != 1 ]]; then
        H5IMG_CONFORMANCE_DIR="$root/../shared/conformance" \
        valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite "./$t" | tail -n 1)
   done
+fi
+
+if [[ "${H5IMG_SKIP_PACKAGE:-0}" != 1 ]]; then
+  # Last, since it installs the package into the system until it removes it again.
+  "$root/tests/package/test_deb.sh" "$root/build-deb"
 fi
