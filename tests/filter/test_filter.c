@@ -7,6 +7,7 @@
 
 #include "h5img.h"
 #include "check_env.h"
+#include "error_stack_text.h"
 #include "oracle.h"
 
 /* The plugin build links neither h5img nor its filter: the only way HDF5
@@ -34,20 +35,6 @@ static void ensure_filter(void)
 
 /* The HDF5 error stack as one string, for messages and for asserting that
  * the filter's sentence reached the caller. */
-typedef struct stack_text {
-    char text[8192];
-    size_t used;
-} stack_text;
-
-static herr_t collect_error(unsigned n, const H5E_error2_t *error, void *data)
-{
-    stack_text *stack = data;
-    if (stack->used < sizeof stack->text)
-        stack->used += (size_t)snprintf(stack->text + stack->used, sizeof stack->text - stack->used, "[%s] ",
-                                        error->desc ? error->desc : "");
-    return 0;
-}
-
 static const char *error_stack(void)
 {
     static stack_text stack;

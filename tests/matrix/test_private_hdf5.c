@@ -14,6 +14,7 @@
 
 #include "h5img.h"
 #include "check_env.h"
+#include "error_stack_text.h"
 #include "oracle.h"
 #include "test_random.h"
 
@@ -231,20 +232,6 @@ static void require_loaded(void)
 static void quiet(void)
 {
     hdf5.H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-}
-
-typedef struct stack_text {
-    char text[8192];
-    size_t used;
-} stack_text;
-
-static herr_t collect_error(unsigned n, const H5E_error2_t *error, void *data)
-{
-    stack_text *stack = data;
-    if (stack->used < sizeof stack->text)
-        stack->used += (size_t)snprintf(stack->text + stack->used, sizeof stack->text - stack->used, "[%s: %s] ",
-                                        error->func_name ? error->func_name : "", error->desc ? error->desc : "");
-    return 0;
 }
 
 /* 1.14.6's error stack as one string (the library's, not any other's). */
