@@ -9,7 +9,6 @@
  * signatures, under their versioned names (no API-compatibility macros). */
 #define H5IMG_HDF5_FUNCTIONS(X)                                                                                    \
     X(herr_t, H5open, (void))                                                                                      \
-    X(herr_t, H5get_libversion, (unsigned *, unsigned *, unsigned *))                                              \
     X(herr_t, H5Epush2, (hid_t, const char *, const char *, unsigned, hid_t, hid_t, hid_t, const char *, ...))     \
     X(H5T_class_t, H5Tget_class, (hid_t))                                                                          \
     X(size_t, H5Tget_size, (hid_t))                                                                                \
@@ -37,7 +36,7 @@ typedef struct h5img_hdf5 {
 #define H5IMG_HDF5_ID_MEMBER(name) hid_t name;
     H5IMG_HDF5_ERROR_IDS(H5IMG_HDF5_ID_MEMBER)
 #undef H5IMG_HDF5_ID_MEMBER
-    unsigned version[3];             /* H5get_libversion of that library */
+    unsigned version[3];             /* that library's version (from H5_lib_vers_info_g: see hdf5_runtime.c) */
     char path[H5IMG_HDF5_PATH_SIZE]; /* the file it was found in, or "linked" */
 } h5img_hdf5;
 

@@ -62,7 +62,19 @@ static int resolve_all(void *handle, const char *where, h5img_hdf5 *table, char 
 #define H5IMG_TAKE_ID(name) table->name = *ids[slot++];
     H5IMG_HDF5_ERROR_IDS(H5IMG_TAKE_ID)
 #undef H5IMG_TAKE_ID
-    table->H5get_libversion(&table->version[0], &table->version[1], &table->version[2]);
+    /* Not H5get_libversion(): like every API function that is not NOPUSH it
+     * clears the error stack, and HDF5 1.14 and later load plugins in the
+     * middle of failing calls (H5Fopen of a missing file searches the plugin
+     * path for a VOL connector), whose errno entries h5py turns into
+     * FileNotFoundError. The library's version string says the same and
+     * reading it calls nothing. */
+    const char *version_text = dlsym(handle, "H5_lib_vers_info_g");
+    if (!version_text || sscanf(version_text, "HDF5 library version: %u.%u.%u", &table->version[0],
+                                &table->version[1], &table->version[2]) != 3) {
+        snprintf(why, why_size, "%s has no readable H5_lib_vers_info_g, so it is not an HDF5 library h5img can use",
+                 where);
+        return -1;
+    }
     return 0;
 }
 
