@@ -2,6 +2,7 @@
 """bench.py: h5img read/extract/repack benchmark against the OpenCV reader paths; prints a Markdown table (run it through tests/bench/run.sh)."""
 import argparse
 import hashlib
+import json
 import os
 import platform
 import resource
@@ -43,6 +44,10 @@ TARGETS = (
     ("mask read: ours via h5py vs reference path (IMREAD_COLOR + max)", "mask-reference@{r}", "mask-h5py@{r}", 30.0),
     ("mask read: ours via h5py vs cv2 IMREAD_GRAYSCALE", "mask-cv2-gray@{r}", "mask-h5py@{r}", 4.0),
     ("colour read: ours via h5py vs cv2 IMREAD_COLOR", "color-cv2@{r}", "color-h5py@{r}", 1.7),
+    # The wheel's HDF5 (a PyPI h5py, what most users run) may cost at most 5%
+    # more than Debian's: wheel time <= 1.05 x system time.
+    ("mask read: the wheel's h5py vs the system h5py, within 5%", "mask-h5py@{r}", "mask-wheel@{r}", 1 / 1.05),
+    ("colour read: the wheel's h5py vs the system h5py, within 5%", "color-h5py@{r}", "color-wheel@{r}", 1 / 1.05),
     ("camera extraction: --format keep vs decode-and-re-encode", "extract-reencode", "extract-keep", 20.0),
     ("decoding extraction: -j 2 vs -j 1 (--format {fmt})", "extract-{fmt}-j1", "extract-{fmt}-j2", 1.6),
     # cp neither syncs nor can be made to, and cp followed by sync alone is
@@ -105,6 +110,17 @@ def cv2_build_line(cv2, key):
 
 
 def machine_lines(args, cv2, h5py):
+    lines = machine_lines_system(args, cv2, h5py)
+    if args.wheel_info:
+        info = args.wheel_info
+        lines.append(f"- Wheel rows: {args.wheel_python}: PyPI h5py {info['h5py']} with its own HDF5 {info['hdf5']}, "
+                     f"NumPy {info['numpy']}; the same plugin file (HDF5_PLUGIN_PATH)")
+    else:
+        lines.append("- Wheel rows: not measured (no --wheel-python; tests/bench/run.sh passes one)")
+    return lines
+
+
+def machine_lines_system(args, cv2, h5py):
     build_type = "?"
     cache = os.path.join(args.build_dir, "CMakeCache.txt")
     if os.path.exists(cache):
@@ -301,11 +317,12 @@ def pixels_digest(array):
     return (array.dtype.str, array.shape, hashlib.sha1(array.tobytes()).digest())
 
 
-def check_all(args, cv2, legacy, repacked, data_dir, cams, plan):
+def check_all(args, cv2, legacy, repacked, data_dir, cams, plan, expected):
     """Every frame of every camera: the repacked chunk is the legacy bytes and
     its h5py read equals OpenCV; for the generated cameras also the C API and
     (masks) bare libspng outputs. Copied cameras are compared by digest with
-    the OpenCV result of the same bytes. Returns (frames checked, failures)."""
+    the OpenCV result of the same bytes. Fills `expected` (path -> digest of
+    OpenCV's pixels) for check_wheel. Returns (frames checked, failures)."""
     failures = []
     checked = 0
     oracle = {}  # sha1 of encoded bytes -> digest of the pixels OpenCV gives
@@ -339,11 +356,12 @@ def check_all(args, cv2, legacy, repacked, data_dir, cams, plan):
                 key = hashlib.sha1(data.tobytes()).digest()
                 checked += 1
                 if not generated:
+                    expected[path] = oracle.get(key)
                     if oracle.get(key) != pixels_digest(got):
                         failures.append(f"{path}: h5py read of the repacked file differs from OpenCV")
                     continue
                 want = expected_from_cv2(cv2, data, rule, flags)
-                oracle[key] = pixels_digest(want)
+                oracle[key] = expected[path] = pixels_digest(want)
                 if got.dtype != want.dtype or got.shape != want.shape or not np.array_equal(got, want):
                     failures.append(f"{path}: h5py read of the repacked file differs from OpenCV "
                                     f"({got.dtype}{got.shape} vs {want.dtype}{want.shape}, "
@@ -398,6 +416,63 @@ def check_extraction(args, cv2, legacy, cam, work, formats):
                     failures.append(f"h5imgdump --format {fmt}: {name} differs from OpenCV")
         shutil.rmtree(out, ignore_errors=True)
     return failures
+
+
+def check_wheel(args, cams, plan, expected):
+    """The same frames read by the wheel's h5py (its own HDF5) in a worker: every
+    frame must equal OpenCV (by digest), dset[()] and read_direct alike, and the
+    worker must not have Debian's libhdf5_serial mapped (the plugin would then be
+    running against a second HDF5). Returns (wheel versions, failures)."""
+    argv = [args.wheel_python, os.path.abspath(__file__), "--worker", "check-wheel", "--legacy", args.legacy,
+            "--repacked", args.repacked, "--cam", ",".join(cams), "--frames", str(args.frames)]
+    proc = subprocess.run(argv, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise BenchError(f"the wheel check ({' '.join(argv)}) failed: {proc.stderr.strip()[-800:]}")
+    lines = proc.stdout.splitlines()
+    info = json.loads(lines[0])
+    failures = []
+    if not (info["hdf5"].startswith("1.14.") or info["hdf5"].startswith("2.")):
+        failures.append(f"{args.wheel_python}: h5py {info['h5py']} runs HDF5 {info['hdf5']}, not a wheel's 1.14 or 2.x")
+    if info["serial_mapped"]:
+        failures.append(f"{args.wheel_python}: Debian's HDF5 is mapped in the wheel's process: {info['serial_mapped']}")
+    seen = set()
+    for line in lines[1:]:
+        path, dtype, shape, sha1, direct_same = json.loads(line)
+        seen.add(path)
+        want = expected.get(path)
+        if want is None or (dtype, tuple(shape), bytes.fromhex(sha1)) != want:
+            failures.append(f"{path}: the wheel's h5py read of the repacked file differs from OpenCV")
+        if not direct_same:
+            failures.append(f"{path}: the wheel's read_direct differs from its dset[()]")
+    missing = sorted(set(expected) - seen)
+    if missing:
+        failures.append(f"the wheel check read {len(seen)} frames, {len(missing)} missing (first: {missing[0]})")
+    return info, failures
+
+
+def wheel_check_main(w):
+    """Worker side of check_wheel: one JSON line of versions, then one per frame."""
+    import h5py
+    out = [json.dumps({"h5py": h5py.__version__, "hdf5": h5py.version.hdf5_version, "numpy": np.__version__,
+                       "serial_mapped": []})]
+    with h5py.File(w.repacked, "r") as repacked:
+        for cam in w.cam.split(","):
+            for kind in ("mask", "color"):
+                for i in range(w.frames):
+                    path = frame_path(cam, kind, i)
+                    dset = repacked[path]
+                    got = dset[()]
+                    direct = np.full(dset.shape, 0x5A, dset.dtype)
+                    dset.read_direct(direct)
+                    out.append(json.dumps([path, got.dtype.str, list(got.shape), hashlib.sha1(got.tobytes()).hexdigest(),
+                                           bool(np.array_equal(direct, got))]))
+    with open("/proc/self/maps") as fp:
+        serial = sorted({line.split()[-1] for line in fp if "libhdf5_serial" in line})
+    header = json.loads(out[0])
+    header["serial_mapped"] = serial
+    out[0] = json.dumps(header)
+    print("\n".join(out))
+    return 0
 
 
 # --------------------------------------------------------------------------
@@ -464,6 +539,8 @@ def worker_main(argv):
     ap.add_argument("--out", default="")
     ap.add_argument("--loops", type=int, default=1, help="passes over the frames (more for profilers)")
     w = ap.parse_args(argv)
+    if w.worker == "check-wheel":
+        return wheel_check_main(w)
     import h5py
     case = w.worker
     kind = "mask" if case.startswith("mask") else "color"
@@ -520,8 +597,8 @@ def worker_main(argv):
     return 0
 
 
-def worker_value(args, case, cam, regime=None, out=""):
-    argv = [sys.executable, os.path.abspath(__file__), "--worker", case, "--legacy", args.legacy,
+def worker_value(args, case, cam, regime=None, out="", python=None):
+    argv = [python or sys.executable, os.path.abspath(__file__), "--worker", case, "--legacy", args.legacy,
             "--repacked", args.repacked, "--cam", cam, "--frames", str(args.frames), "--out", out]
     env = dict(os.environ)
     for name in ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_", "GLIBC_TUNABLES"):
@@ -549,8 +626,8 @@ def build_cases(args, data_dir, cam, plan, work):
     def add(*a, **k):
         cases.append(Case(*a, **k))
 
-    def py(case, regime):
-        return lambda: worker_value(args, case, cam, regime)
+    def py(case, regime, python=None):
+        return lambda: worker_value(args, case, cam, regime, python=python)
 
     def capi(kind, *extra):
         rule, flags = plan[kind]
@@ -565,6 +642,9 @@ def build_cases(args, data_dir, cam, plan, work):
             "ms/frame", py("mask-cv2-gray", regime), base)
         add(f"mask-h5py@{regime}", "mask", "**ours via h5py**: dset[()] on the repacked file" + tag,
             "ms/frame", py("mask-h5py", regime), base)
+        if args.wheel_python:
+            add(f"mask-wheel@{regime}", "mask", f"ours via the wheel's h5py ({args.wheel_label}): dset[()] on the "
+                "repacked file" + tag, "ms/frame", py("mask-h5py", regime, args.wheel_python), base)
     # Where h5py's own result array goes: dset[()] allocates it zeroed
     # (calloc, which numpy does not advise into huge pages), and with fresh
     # pages faulting it in is a large share of our read. Not a target row.
@@ -581,6 +661,9 @@ def build_cases(args, data_dir, cam, plan, work):
         add(base, "color", "h5py bytes + cv2.imdecode(IMREAD_COLOR)" + tag, "ms/frame", py("color-cv2", regime), base)
         add(f"color-h5py@{regime}", "color", "**ours via h5py**: dset[()] on the repacked file" + tag,
             "ms/frame", py("color-h5py", regime), base)
+        if args.wheel_python:
+            add(f"color-wheel@{regime}", "color", f"ours via the wheel's h5py ({args.wheel_label}): dset[()] on the "
+                "repacked file" + tag, "ms/frame", py("color-h5py", regime, args.wheel_python), base)
     add("color-h5py-direct@fresh", "color", "ours via h5py, read_direct into one reused array (fresh pages)",
         "ms/frame", py("color-h5py-direct", "fresh"), "color-cv2@fresh")
     add("color-capi", "color", "ours via the C API: h5img_decoder_decode (bytes in memory, buffer reused)", "ms/frame",
@@ -684,7 +767,7 @@ def report(args, cases, results, cores_used, size_mb, input_notes, machine, busy
                 continue
             ratio = med[b] / med[o]
             verdict = "PASS" if ratio >= goal else "MISS"
-            print(f"| {text.format(fmt=j_fmt)}{suffix} | {ratio:.2f}x | >= {goal:g}x | {verdict} |")
+            print(f"| {text.format(fmt=j_fmt)}{suffix} | {ratio:.2f}x | >= {goal:.3g}x | {verdict} |")
     for text, base, ours in UNLIKE_PAIRS:
         if base in med and ours in med:
             print(f"| {text} | {med[base] / med[ours]:.2f}x | | |")
@@ -719,10 +802,16 @@ def main():
     ap.add_argument("--only", default="", help="comma-separated case keys (see --list) to time, after the "
                     "correctness check; prints medians instead of the table")
     ap.add_argument("--list", action="store_true", help="list the case keys and exit")
+    ap.add_argument("--wheel-python", default=os.environ.get("H5IMG_BENCH_WHEEL_PYTHON", ""),
+                    help="python of a venv holding a PyPI h5py wheel (scripts/setup-venv.sh; run.sh makes one with "
+                    "h5py==3.15.1): adds the mask and colour h5py rows read through that wheel's own HDF5 "
+                    "(default $H5IMG_BENCH_WHEEL_PYTHON; empty: no wheel rows)")
     args = ap.parse_args()
     args.build_dir = os.path.abspath(args.build_dir)
     args.decode_formats = [f for f in args.decode_formats.split(",") if f]
     args.cam = "00"
+    args.wheel_python = os.path.abspath(args.wheel_python) if args.wheel_python else ""
+    args.wheel_label, args.wheel_info = "HDF5 ?", None  # filled by the wheel check
     if args.frames < 1 or args.cams < 1 or args.reps < 1:
         ap.error("--frames, --cams and --reps must be positive")
 
@@ -734,7 +823,7 @@ def main():
     args.h5imgrepack = os.path.join(args.build_dir, "tools", "h5imgrepack")
     args.h5imgdump = os.path.join(args.build_dir, "tools", "h5imgdump")
     for exe in (args.bench_decode, args.h5imgrepack, args.h5imgdump,
-                os.path.join(args.build_dir, "plugins", "libh5img.so")):
+                os.path.join(args.build_dir, "plugins", "libh5img.so")) + ((args.wheel_python,) if args.wheel_python else ()):
         if not os.path.exists(exe):
             raise BenchError(f"{exe} is missing: build first (tests/bench/run.sh does)")
 
@@ -763,14 +852,22 @@ def main():
 
         if not args.list:
             print(f"checking every frame against OpenCV ({args.cams} cameras x {args.frames} x 2)...", file=sys.stderr)
-            checked, failures = check_all(args, cv2, legacy, repacked, data_dir, cams, plan)
+            expected = {}
+            checked, failures = check_all(args, cv2, legacy, repacked, data_dir, cams, plan, expected)
             failures += check_extraction(args, cv2, legacy, args.cam, work, args.decode_formats)
+            if args.wheel_python:
+                print(f"checking every frame again through the wheel's h5py ({args.wheel_python})...", file=sys.stderr)
+                wheel_info, wheel_failures = check_wheel(args, cams, plan, expected)
+                failures += wheel_failures
+                args.wheel_label = f"HDF5 {wheel_info['hdf5']}"
+                args.wheel_info = wheel_info
             if failures:
                 print(f"CORRECTNESS FAILURE: {len(failures)} problem(s); nothing was timed", file=sys.stderr)
                 for line in failures[:50]:
                     print("  " + line, file=sys.stderr)
                 return 1
-            print(f"  {checked} frames identical to OpenCV (h5py, C API, libspng, h5imgdump)", file=sys.stderr)
+            print(f"  {checked} frames identical to OpenCV (h5py, C API, libspng, h5imgdump"
+                  f"{', the wheel h5py' if args.wheel_python else ''})", file=sys.stderr)
 
         cases = build_cases(args, data_dir, args.cam, plan, work)
         if args.list:
@@ -822,7 +919,8 @@ def main():
         f"- masks: 8-bit gray PNG (soft-edged silhouette, cv2 default PNG settings), mean "
         f"{statistics.mean(sizes['mask']) / 1e3:.0f} KB = {pixels / statistics.mean(sizes['mask']):.0f}:1; "
         f"stored rule {RULE_NAMES[plan['mask'][0]]}",
-        "- correctness: every frame of every camera checked against OpenCV before timing (h5py, C API, libspng, h5imgdump)",
+        "- correctness: every frame of every camera checked against OpenCV before timing (h5py, C API, libspng, h5imgdump"
+        + (", and h5py again through the wheel's HDF5)" if args.wheel_python else ")"),
     ]
     report(args, cases, results, cores_used, os.path.getsize(args.legacy) / 1e6, input_notes,
            machine_lines(args, cv2, h5py), busy_note, others / (elapsed * cores))
