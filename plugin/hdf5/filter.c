@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define REASON_SIZE 320
+#define REASON_SIZE 384
 /* The bound HDF5 (hdf5_api.h): never NULL inside a callback, since HDF5 can
  * only call one after the plugin's entry points bound it. */
 #define HDF5 (h5img_hdf5_api())
@@ -98,7 +98,13 @@ static int chunk_as_image(int rank, const hsize_t *dims, h5img_layout *layout, c
     int h = rank - (has_channels ? 3 : 2);
     for (int i = 0; i < h; i++) {
         if (dims[i] != 1) {
-            snprintf(why, why_size, "chunk %s is not one image: leading dimensions must be 1", shape);
+            /* (H, W, 2) reads as a stack of H images 2 pixels wide; what its writer meant is 2 channels. */
+            if (rank >= 3 && last == 2)
+                snprintf(why, why_size,
+                         "chunk %s is not one image: its last dimension would be 2 channels, and h5img stores 1, 3 "
+                         "or 4 (a gray+alpha PNG reads as 4 under the native rule)", shape);
+            else
+                snprintf(why, why_size, "chunk %s is not one image: leading dimensions must be 1", shape);
             return 0;
         }
     }
@@ -241,47 +247,58 @@ static void describe_layout(const h5img_layout *layout, char *text, size_t size)
              sample_name(layout->element_size));
 }
 
-/* Combinations each slot alone cannot judge, then the same parser the
- * filter function uses, so nothing is stored that a read would refuse. */
-static int final_values_valid(const unsigned *cd, char *why, size_t why_size)
+/* Why stored cd_values are refused, naming the values: one sentence for
+ * set_local (the completed array) and for every read and write (the stored
+ * one), so that both directions refuse alike and say so alike. Returns 1 when
+ * h5img_params_from_cd, the one validator, accepts them. */
+static int cd_values_valid(const unsigned *cd, size_t count, h5img_params *params, char *why, size_t why_size)
 {
-    h5img_params params;
+    h5img_status status = h5img_params_from_cd(cd, count, params);
+    if (status == H5IMG_OK) return 1;
+    if (!cd || count == 0) {
+        snprintf(why, why_size, "h5img filter has no cd_values (set_local stores %d when the dataset is created)",
+                 H5IMG_CD_COUNT);
+        return 0;
+    }
+    if (status == H5IMG_E_CD_VERSION) {
+        snprintf(why, why_size,
+                 "dataset was written with h5img cd_values version %u; this h5img reads up to version %u (upgrade h5img)",
+                 cd[H5IMG_CD_VERSION_SLOT], H5IMG_CD_VERSION);
+        return 0;
+    }
+    if (count != H5IMG_CD_COUNT) {
+        snprintf(why, why_size, "h5img filter has %zu cd_values but version %u stores exactly %d (set_local stores them "
+                 "when the dataset is created)", count, H5IMG_CD_VERSION, H5IMG_CD_COUNT);
+        return 0;
+    }
     h5img_layout layout = {.height = cd[H5IMG_CD_HEIGHT], .width = cd[H5IMG_CD_WIDTH],
                            .channels = cd[H5IMG_CD_CHANNELS], .element_size = cd[H5IMG_CD_ELEMSIZE],
                            .rule = (h5img_rule)cd[H5IMG_CD_RULE], .flags = cd[H5IMG_CD_FLAGS]};
-    char shape[96];
+    char shape[96], problem[192];
     describe_layout(&layout, shape, sizeof shape);
-    if (cd[H5IMG_CD_CODEC] == H5IMG_CODEC_JPEG && (layout.element_size != 1 || layout.channels == 4)) {
-        snprintf(why, why_size, "JPEG stores only uint8 images with 1 or 3 channels, but the chunk is %s", shape);
-        return 0;
-    }
-    if (cd[H5IMG_CD_CODEC] == H5IMG_CODEC_JPEG &&
-        (layout.width > H5IMG_JPEG_MAX_SIDE || layout.height > H5IMG_JPEG_MAX_SIDE)) {
-        snprintf(why, why_size, "JPEG sides are at most %u pixels (libjpeg), but the chunk is %s", H5IMG_JPEG_MAX_SIDE,
-                 shape);
-        return 0;
-    }
-    if (layout.rule == H5IMG_RULE_COLOR && (layout.channels != 3 || layout.element_size != 1)) {
-        snprintf(why, why_size, "rule colour needs a 3-channel uint8 chunk, but the chunk is %s", shape);
-        return 0;
-    }
-    if ((layout.rule == H5IMG_RULE_MASK || layout.rule == H5IMG_RULE_LUMA) &&
-        (layout.channels != 1 || layout.element_size != 1)) {
-        snprintf(why, why_size, "rule %s needs a 1-channel uint8 chunk, but the chunk is %s", rule_name(layout.rule),
-                 shape);
-        return 0;
-    }
-    h5img_status status = h5img_params_from_cd(cd, H5IMG_CD_COUNT, &params);
-    if (status == H5IMG_E_LIMIT) {
-        snprintf(why, why_size, "chunk %s exceeds the limits of %llu pixels and %zu bytes", shape,
+    if (cd[H5IMG_CD_CODEC] == H5IMG_CODEC_JPEG && (layout.element_size != 1 || layout.channels == 4))
+        snprintf(problem, sizeof problem, "JPEG stores only uint8 images with 1 or 3 channels, but the chunk is %s", shape);
+    else if (cd[H5IMG_CD_CODEC] == H5IMG_CODEC_JPEG &&
+             (layout.width > H5IMG_JPEG_MAX_SIDE || layout.height > H5IMG_JPEG_MAX_SIDE))
+        snprintf(problem, sizeof problem, "JPEG sides are at most %u pixels (libjpeg), but the chunk is %s",
+                 H5IMG_JPEG_MAX_SIDE, shape);
+    else if (layout.rule == H5IMG_RULE_COLOR && (layout.channels != 3 || layout.element_size != 1))
+        snprintf(problem, sizeof problem, "rule colour needs a 3-channel uint8 chunk, but the chunk is %s", shape);
+    else if ((layout.rule == H5IMG_RULE_MASK || layout.rule == H5IMG_RULE_LUMA) &&
+             (layout.channels != 1 || layout.element_size != 1))
+        snprintf(problem, sizeof problem, "rule %s needs a 1-channel uint8 chunk, but the chunk is %s",
+                 rule_name(layout.rule), shape);
+    else if (status == H5IMG_E_LIMIT)
+        snprintf(problem, sizeof problem, "chunk %s exceeds the limits of %llu pixels and %zu bytes", shape,
                  (unsigned long long)h5img_max_pixels(), h5img_max_chunk_bytes());
-        return 0;
-    }
-    if (status != H5IMG_OK) {
-        snprintf(why, why_size, "chunk %s with rule %s: %s", shape, rule_name(layout.rule), h5img_strerror(status));
-        return 0;
-    }
-    return 1;
+    else
+        snprintf(problem, sizeof problem, "the values are inconsistent");
+    /* The numbers themselves, since a hostile or damaged file can hold any. */
+    snprintf(why, why_size,
+             "%s (h5img cd_values: version %u, rule %u, flags 0x%x, codec %u, level %u, %ux%ux%u, %u-byte samples)",
+             problem, cd[0], cd[1], cd[2], cd[3], cd[4], cd[H5IMG_CD_WIDTH], cd[H5IMG_CD_HEIGHT], cd[H5IMG_CD_CHANNELS],
+             cd[H5IMG_CD_ELEMSIZE]);
+    return 0;
 }
 
 static herr_t h5img_set_local(hid_t dcpl, hid_t type, hid_t space)
@@ -308,7 +325,8 @@ static herr_t h5img_set_local(hid_t dcpl, hid_t type, hid_t space)
         return -1;
     }
     complete_values(user, count, &shape, cd);
-    if (!final_values_valid(cd, why, sizeof why)) {
+    h5img_params params;
+    if (!cd_values_valid(cd, H5IMG_CD_COUNT, &params, why, sizeof why)) {
         PUSH_ERROR(MINOR_SETLOCAL, "%s", why);
         return -1;
     }
@@ -385,26 +403,6 @@ static void release_decoder(h5img_decoder *decoder)
 /* The filter function                                                       */
 /* ------------------------------------------------------------------------- */
 
-static void describe_cd_failure(h5img_status status, size_t count, const unsigned *cd, char *why, size_t why_size)
-{
-    if (status == H5IMG_E_CD_VERSION) {
-        snprintf(why, why_size,
-                 "dataset was written with h5img cd_values version %u; this h5img reads up to version %u (upgrade h5img)",
-                 cd[H5IMG_CD_VERSION_SLOT], H5IMG_CD_VERSION);
-    } else if (count < H5IMG_CD_COUNT || !cd) {
-        snprintf(why, why_size, "h5img filter has %zu cd_values but needs %d (set_local stores them when the dataset is created)",
-                 count, H5IMG_CD_COUNT);
-    } else if (status == H5IMG_E_LIMIT) {
-        snprintf(why, why_size, "dataset chunk %ux%ux%u of %u-byte samples exceeds the limits (%llu pixels, %zu bytes)",
-                 cd[H5IMG_CD_WIDTH], cd[H5IMG_CD_HEIGHT], cd[H5IMG_CD_CHANNELS], cd[H5IMG_CD_ELEMSIZE],
-                 (unsigned long long)h5img_max_pixels(), h5img_max_chunk_bytes());
-    } else {
-        snprintf(why, why_size,
-                 "h5img cd_values (version %u, rule %u, flags 0x%x, codec %u, level %u, %ux%ux%u, %u-byte samples) are inconsistent",
-                 cd[0], cd[1], cd[2], cd[3], cd[4], cd[H5IMG_CD_WIDTH], cd[H5IMG_CD_HEIGHT], cd[H5IMG_CD_CHANNELS],
-                 cd[H5IMG_CD_ELEMSIZE]);
-    }
-}
 
 /* HDF5 releases the filter's output with free() unless it was built with its
  * allocation sanity check, which expects H5allocate_memory's own header; on
@@ -515,9 +513,7 @@ static size_t h5img_filter(unsigned int flags, size_t cd_nelmts, const unsigned 
     h5img_last_error_clear();
     /* Count and version first: a newer file must be refused before any of
      * its other values are interpreted. */
-    h5img_status status = h5img_params_from_cd(cd_values, cd_nelmts, &params);
-    if (status != H5IMG_OK) {
-        describe_cd_failure(status, cd_nelmts, cd_values, why, sizeof why);
+    if (!cd_values_valid(cd_values, cd_nelmts, &params, why, sizeof why)) {
         PUSH_ERROR(MINOR_CANTFILTER, "%s", why);
         return 0;
     }

@@ -411,6 +411,9 @@ typedef struct refusal_case {
 static const refusal_case REFUSALS[] = {
     {"float type", 2, {30, 40}, 1, 0, 0, {0}, "dataset type is 32-bit float; h5img stores uint8 or uint16"},
     {"chunk of 2 images", 3, {2, 30, 40}, 0, 0, 0, {0}, "chunk (2, 30, 40) is not one image: leading dimensions must be 1"},
+    /* Read as (H images, W, 2 pixels wide) the leading dimension is what fails, but its writer meant 2 channels. */
+    {"2 channels", 3, {30, 40, 2}, 0, 0, 0, {0},
+     "chunk (30, 40, 2) is not one image: its last dimension would be 2 channels, and h5img stores 1, 3 or 4"},
     {"rank 1", 1, {1200}, 0, 0, 0, {0}, "chunk (1200) is not one image"},
     {"luma on 3 channels", 3, {30, 40, 3}, 0, 0, 2, {0, H5IMG_RULE_LUMA}, "rule luma needs a 1-channel uint8 chunk"},
     {"JPEG on uint16", 2, {30, 40}, 0, 1, 4, {0, 0, 0, H5IMG_CODEC_JPEG}, "JPEG stores only uint8"},
@@ -456,16 +459,23 @@ static void restore_filter(void)
     ensure_filter();
 }
 
-static void store_verbatim(const char *name, size_t ncd, const unsigned *cd, const void *bytes, size_t size)
+static void store_verbatim_as(const char *name, hid_t type, size_t ncd, const unsigned *cd, const void *bytes,
+                              size_t size)
 {
     const hsize_t dims[3] = {32, 32, 3};
     ck_assert_int_ge(H5Zregister(&VERBATIM_CLASS), 0);
     hid_t file = create_file(name);
-    hid_t dset = create_dataset(file, "img", H5T_STD_U8LE, 3, dims, dims, ncd, cd);
+    hid_t dset = create_dataset(file, "img", type, 3, dims, dims, ncd, cd);
     write_direct(dset, bytes, size);
     H5Dclose(dset);
     H5Fclose(file);
     restore_filter();
+}
+
+/* The usual case: a 32x32x3 uint8 dataset. */
+static void store_verbatim(const char *name, size_t ncd, const unsigned *cd, const void *bytes, size_t size)
+{
+    store_verbatim_as(name, H5T_STD_U8LE, ncd, cd, bytes, size);
 }
 
 /* Read "img" expecting failure; returns the error stack. Also checks that
@@ -517,6 +527,39 @@ START_TEST(test_too_few_cd_values)
     store_verbatim("fewcd", 3, cd, png, size);
     const char *stack = read_failure("fewcd", 32, 32, 3);
     assert_stack_contains(stack, "3 cd_values");
+    free(png);
+}
+END_TEST
+
+/* Guards: a read refuses what set_local refuses, in the same words: more
+ * cd_values than version 1 stores (set_local: "takes at most 9"). */
+START_TEST(test_too_many_cd_values)
+{
+    ensure_filter();
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    const unsigned cd[H5IMG_CD_COUNT + 1] = {1, H5IMG_RULE_COLOR, 0, 0, 0, 32, 32, 3, 1, 7};
+    size_t size = 0;
+    void *png = conformance_file("pngsuite/basn2c08.png", &size);
+    store_verbatim("manycd", H5IMG_CD_COUNT + 1, cd, png, size);
+    const char *stack = read_failure("manycd", 32, 32, 3);
+    assert_stack_contains(stack, "10 cd_values but version 1 stores exactly 9");
+    free(png);
+}
+END_TEST
+
+/* Guards: a JPEG codec slot on a 3-channel uint16 chunk, which set_local
+ * refuses ("JPEG stores only uint8"), is refused by a read too, though the
+ * stored bytes are a PNG a read could decode. */
+START_TEST(test_jpeg_codec_on_uint16_refused_on_read)
+{
+    ensure_filter();
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    const unsigned cd[H5IMG_CD_COUNT] = {1, H5IMG_RULE_NATIVE, 0, H5IMG_CODEC_JPEG, 0, 32, 32, 3, 2};
+    size_t size = 0;
+    void *png = conformance_file("pngsuite/basn2c16.png", &size);
+    store_verbatim_as("jpeg16", H5T_STD_U16LE, H5IMG_CD_COUNT, cd, png, size);
+    const char *stack = read_failure("jpeg16", 32, 32, 3);
+    assert_stack_contains(stack, "JPEG stores only uint8 images with 1 or 3 channels, but the chunk is (32, 32, 3) uint16");
     free(png);
 }
 END_TEST
@@ -589,6 +632,8 @@ static Suite *filter_suite(void)
     tcase_add_loop_test(errors, test_refusal, 0, (int)(sizeof REFUSALS / sizeof *REFUSALS));
     tcase_add_test(errors, test_newer_version);
     tcase_add_test(errors, test_too_few_cd_values);
+    tcase_add_test(errors, test_too_many_cd_values);
+    tcase_add_test(errors, test_jpeg_codec_on_uint16_refused_on_read);
     tcase_add_test(errors, test_wider_image);
     tcase_add_test(errors, test_corrupt);
     suite_add_tcase(s, errors);

@@ -841,7 +841,7 @@ typedef struct refusal {
  * can_apply's checks, for optional filters that skip it). */
 static const refusal REFUSALS[] = {
     {"int32", I32, 2, {32, 32}, 0, {0}, "dataset type is 32-bit signed integer; h5img stores uint8 or uint16"},
-    {"two-channels", U8, 3, {32, 32, 2}, 0, {0}, "chunk (32, 32, 2) is not one image: leading dimensions must be 1"},
+    {"two-channels", U8, 3, {32, 32, 2}, 0, {0}, "chunk (32, 32, 2) is not one image: its last dimension would be 2 channels"},
     {"rule-7", U8, 2, {32, 32}, 2, {1, 7}, "rule 7 is not 0 (auto), 1 (native), 2 (colour), 3 (mask) or 4 (luma)"},
     {"jpeg-rgba", U8, 3, {32, 32, 4}, 4, {1, 0, 0, H5IMG_CODEC_JPEG},
      "JPEG stores only uint8 images with 1 or 3 channels, but the chunk is (32, 32, 4) uint8"},
