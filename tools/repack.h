@@ -71,10 +71,15 @@ struct repack_copy_stats {
     uint64_t memory_bytes;
 };
 
+/* Not an errno: the kernel's copy found IN shorter than when it was opened
+ * (truncated or rewritten by another program), which is IN's fault, not OUT's. */
+#define REPACK_INPUT_SHRANK (-1)
+
 /* Shared between the tool and OUT's file driver (repack_vfd.c). */
 struct repack_output {
     struct repack_copy_stats copied; /* complete once OUT is closed */
-    int error;                       /* errno of the first write into OUT that was lost, 0 if none */
+    int error;                       /* errno of the first write into OUT that was lost, 0 if none, or
+                                        REPACK_INPUT_SHRANK: IN ended before a frame's bytes were copied */
     int reported;                    /* the tool has printed it */
     int open_files;                  /* files whose copier may still read IN: keep it mapped */
     int closing;                     /* set by the tool before flushing and closing OUT: from then

@@ -102,7 +102,7 @@ static int splice_range(struct repack_copier *c, uint64_t src, uint64_t dst, uin
         ssize_t n = splice(c->in_fd, &in_pos, c->pipe[1], NULL, step, 0);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) return errno;
-        if (n == 0) return EIO; /* IN ended early: it shrank under us */
+        if (n == 0) return REPACK_INPUT_SHRANK; /* IN ended early: it shrank under us */
         int err = drain_pipe(c, &out_pos, (size_t)n);
         if (err) return err;
         *done += (uint64_t)n;
@@ -127,7 +127,7 @@ static int copy_file_range_all(struct repack_copier *c, uint64_t src, uint64_t d
         ssize_t n = copy_file_range(c->in_fd, &in_pos, c->out_fd, &out_pos, step, 0);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) return errno;
-        if (n == 0) return EIO;
+        if (n == 0) return REPACK_INPUT_SHRANK; /* at IN's end, which the frame was inside of */
         *done += (uint64_t)n;
     }
     return 0;

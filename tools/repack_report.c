@@ -77,7 +77,9 @@ void repack_report(const struct repack_ctx *ctx, double seconds, uint64_t bytes_
 int repack_output_failed(struct repack_ctx *ctx)
 {
     if (!ctx->output.error) return 0;
-    if (!ctx->output.reported)
+    if (!ctx->output.reported && ctx->output.error == REPACK_INPUT_SHRANK) /* the SIGBUS handler's words */
+        tool_error("'%s' shrank or changed while it was being read; '%s' was not written", ctx->opt->in, ctx->opt->out);
+    else if (!ctx->output.reported)
         tool_error("cannot write '%s': %s", ctx->opt->out, strerror(ctx->output.error));
     ctx->output.reported = 1;
     return 1;

@@ -91,7 +91,15 @@ static int check_paths(const struct repack_options *opt)
         tool_error("'%s' is not a regular file", opt->in);
         return -1;
     }
-    if (stat(opt->out, &out_st) != 0) return 0;
+    /* lstat first: a symbolic link as OUT, even one whose target is missing,
+     * is something that exists there and would be replaced. */
+    struct stat link_st;
+    if (lstat(opt->out, &link_st) != 0) return 0;
+    if (stat(opt->out, &out_st) != 0) {
+        if (opt->force) return 0;
+        tool_error("'%s' exists (a symbolic link to a missing file); use --force to replace it", opt->out);
+        return -1;
+    }
     if (out_st.st_dev == in_st.st_dev && out_st.st_ino == in_st.st_ino) {
         tool_error("'%s' and '%s' are the same file; the input is never written to", opt->in, opt->out);
         return -1;

@@ -210,6 +210,11 @@ static int copy_group_contents(struct repack_ctx *ctx, hid_t src, hid_t dst, con
     int rc = H5Literate(src, link_index(src), H5_ITER_INC, &index, collect_name, &list) < 0 ? -1 : 0;
     if (rc < 0) tool_error("%s: cannot list the group", path);
     for (size_t i = 0; rc == 0 && i < list.count; i++) {
+        /* A copy of frame bytes that failed on the copier thread stops the walk here (repack_vfd.c). */
+        if (repack_output_failed(ctx)) {
+            rc = -1;
+            break;
+        }
         char *child = join_path(path, list.names[i]);
         rc = child ? copy_link(ctx, src, dst, list.names[i], child) : -1;
         free(child);

@@ -512,6 +512,25 @@ class KernelCopy(Workspace):
         self.assertFalse(os.path.exists(dst))
         self.assert_no_temp_files()
 
+    def test_input_that_shrinks_during_the_kernel_copy_blames_the_input(self):
+        """IN found shorter by the kernel's file-to-file copy of a frame (the shim makes splice and
+        copy_file_range from IN meet its end, as after a truncation) is IN's fault: the message names IN as
+        having shrunk, not a write error of OUT, and nothing is left behind."""
+        shim = os.environ.get("H5IMG_SHRUNK_INPUT_SHIM")
+        if not shim:
+            self.fail("H5IMG_SHRUNK_INPUT_SHIM not set (CTest sets it)")
+        src = os.path.join(SAMPLES, "renderme_sample.smc")
+        dst = self.out("shrunk-copy.h5")
+        env = dict(os.environ, H5IMG_SHRINK_AT="copy")
+        env["LD_PRELOAD"] = " ".join(x for x in (env.get("LD_PRELOAD", ""), shim) if x)
+        result = subprocess.run([REPACK, src, dst], capture_output=True, text=True, env=env, timeout=120)
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertIn(f"h5imgrepack: error: '{src}' shrank or changed while it was being read; '{dst}' was not "
+                      "written", result.stderr)
+        self.assertNotIn("cannot write", result.stderr)
+        self.assertFalse(os.path.exists(dst))
+        self.assert_no_temp_files()
+
 
 class References(Workspace):
     """HDF5 references point at IN's addresses, and the tool cannot remap them: it must refuse such files
@@ -558,6 +577,22 @@ class SafeWrites(Workspace):
         with open(dst) as f:
             self.assertEqual(f.read(), "keep me")
         run("--force", src, dst, check=0)
+        self.assertTrue(h5py.is_hdf5(dst))
+        self.assert_no_temp_files()
+
+    def test_dangling_symlink_as_output_needs_force(self):
+        """A symbolic link at OUT whose target is missing is still something there: replacing it needs --force,
+        like any existing OUT, and without it the link is left as it was."""
+        src = os.path.join(SAMPLES, "renderme_sample.smc")
+        dst = self.out("dangling.h5")
+        os.symlink(self.out("missing-target.h5"), dst)
+        result = run(src, dst, check=1)
+        self.assertIn(f"h5imgrepack: error: '{dst}' exists (a symbolic link to a missing file); use --force",
+                      result.stderr)
+        self.assertTrue(os.path.islink(dst))
+        self.assertEqual(os.readlink(dst), self.out("missing-target.h5"))
+        run("--force", src, dst, check=0)
+        self.assertFalse(os.path.islink(dst))
         self.assertTrue(h5py.is_hdf5(dst))
         self.assert_no_temp_files()
 
