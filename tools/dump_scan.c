@@ -1,5 +1,6 @@
 /* dump_scan.c: walking an HDF5 file's datasets, probing legacy frames' headers, natural path order. */
 #include "dump.h"
+#include "hdf5/image_detect.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -40,29 +41,55 @@ static int read_prefix(hid_t dataset, unsigned char *buffer, hsize_t count)
     return ok;
 }
 
+/* The shared detector's facts about the dataset, from HDF5. */
+static int is_candidate(hid_t dataset)
+{
+    hid_t type = H5Dget_type(dataset);
+    hid_t space = H5Dget_space(dataset);
+    h5img_frame_shape shape = {0};
+    if (type >= 0 && space >= 0) {
+        hssize_t points = H5Sget_simple_extent_npoints(space);
+        shape.integer_class = H5Tget_class(type) == H5T_INTEGER;
+        shape.type_size = H5Tget_size(type);
+        shape.is_unsigned = H5Tget_sign(type) == H5T_SGN_NONE;
+        shape.simple = H5Sget_simple_extent_type(space) == H5S_SIMPLE;
+        shape.rank = H5Sget_simple_extent_ndims(space);
+        shape.points = points > 0 ? (uint64_t)points : 0;
+    }
+    if (type >= 0) H5Tclose(type);
+    if (space >= 0) H5Sclose(space);
+    return h5img_frame_is_candidate(&shape);
+}
+
 h5img_codec dump_probe_legacy(hid_t dataset, const h5img_dataset_desc *desc, h5img_info *info,
                               h5img_status *probe_status)
 {
-    /* Most headers fit in 4 kB; JPEGs with big EXIF/ICC segments need more,
-     * so the prefix grows until the header parses or the data ends. */
-    hsize_t total = desc->dims[0];
-    hsize_t want = total < 4096 ? total : 4096;
+    /* The prefix grows (h5img_frame_next_prefix) until the header parses or
+     * the data ends: JPEGs with big EXIF/ICC segments need more than most. */
+    uint64_t total = desc->dims[0];
     unsigned char *buffer = NULL;
     h5img_codec codec = H5IMG_CODEC_UNKNOWN;
+    h5img_info scratch;
+    h5img_layout layout;
     *probe_status = H5IMG_E_UNKNOWN_FORMAT;
-    while (want >= 8) {
-        unsigned char *grown = realloc(buffer, (size_t)want);
+    if (!is_candidate(dataset)) return codec;
+    for (size_t want = h5img_frame_next_prefix(total, 0); want; want = h5img_frame_next_prefix(total, want)) {
+        unsigned char *grown = realloc(buffer, want);
         if (!grown) break;
         buffer = grown;
         if (!read_prefix(dataset, buffer, want)) {
             *probe_status = H5IMG_E_HDF5;
             break;
         }
-        codec = h5img_detect(buffer, (size_t)want);
-        if (codec == H5IMG_CODEC_UNKNOWN || !info) break;
-        *probe_status = h5img_probe(buffer, (size_t)want, info);
-        if (*probe_status != H5IMG_E_TRUNCATED || want == total) break;
-        want = want * 8 < total ? want * 8 : total;
+        h5img_status status;
+        h5img_frame_verdict verdict =
+            h5img_frame_examine(buffer, want, total, H5IMG_RULE_NATIVE, 0, info ? info : &scratch, &layout, &status);
+        if (verdict == H5IMG_FRAME_NOT_IMAGE) break;
+        codec = h5img_detect(buffer, want);
+        /* The summary reports the header, whatever a rule would make of it. */
+        *probe_status = verdict == H5IMG_FRAME_UNPARSEABLE ? status : H5IMG_OK;
+        if (verdict != H5IMG_FRAME_NEED_MORE || !info) break;
+        *probe_status = H5IMG_E_TRUNCATED;
     }
     free(buffer);
     return codec;

@@ -1,4 +1,5 @@
 /* repack_frame.c: turn one encoded 1-D uint8 dataset into a filtered image dataset, and back (--unpack). */
+#include "hdf5/image_detect.h"
 #include "repack.h"
 #include "util.h"
 
@@ -54,12 +55,19 @@ int repack_is_byte_vector(hid_t dataset)
 {
     hid_t type = H5Dget_type(dataset);
     hid_t space = H5Dget_space(dataset);
-    int yes = type >= 0 && space >= 0 && H5Tget_class(type) == H5T_INTEGER && H5Tget_size(type) == 1 &&
-              H5Tget_sign(type) == H5T_SGN_NONE && H5Sget_simple_extent_type(space) == H5S_SIMPLE &&
-              H5Sget_simple_extent_ndims(space) == 1 && H5Sget_simple_extent_npoints(space) > 0;
+    h5img_frame_shape shape = {0};
+    if (type >= 0 && space >= 0) {
+        hssize_t points = H5Sget_simple_extent_npoints(space);
+        shape.integer_class = H5Tget_class(type) == H5T_INTEGER;
+        shape.type_size = H5Tget_size(type);
+        shape.is_unsigned = H5Tget_sign(type) == H5T_SGN_NONE;
+        shape.simple = H5Sget_simple_extent_type(space) == H5S_SIMPLE;
+        shape.rank = H5Sget_simple_extent_ndims(space);
+        shape.points = points > 0 ? (uint64_t)points : 0;
+    }
     if (type >= 0) H5Tclose(type);
     if (space >= 0) H5Sclose(space);
-    return yes;
+    return h5img_frame_is_candidate(&shape);
 }
 
 static int has_h5img_filter(hid_t dataset)
@@ -73,13 +81,23 @@ static int has_h5img_filter(hid_t dataset)
     return yes;
 }
 
+/* The shared detector's first question: a PNG or JPEG signature at all. */
+static int has_signature(const unsigned char *head, size_t head_size, uint64_t length)
+{
+    h5img_info info;
+    h5img_layout layout;
+    h5img_status status;
+    return h5img_frame_examine(head, head_size, length, H5IMG_RULE_NATIVE, 0, &info, &layout, &status) !=
+           H5IMG_FRAME_NOT_IMAGE;
+}
+
 int repack_looks_encoded(hid_t dataset)
 {
     unsigned char head[8];
     hsize_t length = dataset_length(dataset);
     hsize_t head_size = length < sizeof head ? length : sizeof head;
     return repack_is_byte_vector(dataset) && read_prefix(dataset, head_size, head) == 0 &&
-           h5img_detect(head, (size_t)head_size) != H5IMG_CODEC_UNKNOWN;
+           has_signature(head, (size_t)head_size, length);
 }
 
 int repack_is_converted(hid_t dataset)
@@ -309,31 +327,12 @@ static int parse_original(const char *text, struct original *orig)
 /* Repack: bytes -> image dataset                                            */
 /* ------------------------------------------------------------------------- */
 
-/* Rule from --rule (last match wins), else MASK for mask paths, else NATIVE. */
+/* Rule from --rule (last match wins), else the shared default (MASK for mask paths, NATIVE otherwise). */
 static int choose_rule(const struct repack_options *opt, const char *path)
 {
     for (size_t i = opt->rule_count; i-- > 0;)
         if (tool_path_match(opt->rules[i].pattern, path)) return opt->rules[i].rule;
-    return tool_path_is_mask(path) ? H5IMG_RULE_MASK : H5IMG_RULE_NATIVE;
-}
-
-static void layout_for_rule(h5img_rule rule, const h5img_info *info, int bgr, h5img_layout *layout)
-{
-    memset(layout, 0, sizeof *layout);
-    layout->height = info->height;
-    layout->width = info->width;
-    layout->rule = rule;
-    layout->element_size = 1;
-    switch (rule) {
-    case H5IMG_RULE_COLOR: layout->channels = 3; break;
-    case H5IMG_RULE_MASK:
-    case H5IMG_RULE_LUMA: layout->channels = 1; break;
-    default:
-        layout->channels = info->channels;
-        layout->element_size = info->element_size;
-        break;
-    }
-    if (bgr && layout->channels >= 3) layout->flags |= H5IMG_FLAG_BGR;
+    return h5img_frame_default_rule(path);
 }
 
 static const char *codec_label(h5img_codec codec)
@@ -441,16 +440,17 @@ static enum repack_outcome convert_bytes(struct repack_ctx *ctx, hid_t src, hid_
 {
     char reason[512];
     h5img_info info;
-    h5img_status status = h5img_probe(bytes, size, &info);
-    if (status != H5IMG_OK) {
+    h5img_layout layout;
+    h5img_status status;
+    uint32_t flags = ctx->opt->bgr ? H5IMG_FLAG_BGR : 0;
+    h5img_frame_verdict verdict =
+        h5img_frame_examine(bytes, size, size, (h5img_rule)rule, flags, &info, &layout, &status);
+    if (verdict == H5IMG_FRAME_UNPARSEABLE || verdict == H5IMG_FRAME_NOT_IMAGE) {
         snprintf(reason, sizeof reason, "%s header cannot be parsed: %s", codec_label(h5img_detect(bytes, size)),
                  h5img_strerror(status));
         return keep_raw(ctx, src_group, dst_group, name, path, lcpl, reason);
     }
-    h5img_layout layout;
-    layout_for_rule((h5img_rule)rule, &info, ctx->opt->bgr, &layout);
-    status = h5img_layout_check(&layout);
-    if (status != H5IMG_OK) {
+    if (verdict != H5IMG_FRAME_IMAGE) {
         snprintf(reason, sizeof reason, "%ux%ux%u %s cannot be stored under this rule: %s", info.width, info.height,
                  info.channels, codec_label(info.codec), h5img_strerror(status));
         return keep_raw(ctx, src_group, dst_group, name, path, lcpl, reason);
@@ -488,7 +488,7 @@ static enum repack_outcome convert_dataset(struct repack_ctx *ctx, hid_t dataset
         memcpy(head, mapped, (size_t)head_size);
     else if (read_prefix(dataset, head_size, head) < 0)
         return REPACK_NOT_FRAME;
-    if (h5img_detect(head, (size_t)head_size) == H5IMG_CODEC_UNKNOWN) return REPACK_NOT_FRAME;
+    if (!has_signature(head, (size_t)head_size, length)) return REPACK_NOT_FRAME;
     int rule = choose_rule(ctx->opt, path);
     if (rule == REPACK_RULE_KEEP) return REPACK_NOT_FRAME;
 

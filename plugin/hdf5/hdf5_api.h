@@ -57,4 +57,40 @@ const h5img_hdf5 *h5img_hdf5_api(void);
  * it never binds to a library it cannot fully resolve. */
 int h5img_hdf5_bind(const void *caller, char *why, size_t why_size);
 
+/* The mechanism under h5img_hdf5_bind, for any loadable library of h5img
+ * (the filter plugin, the VOL connector) with its own list of HDF5 symbols:
+ * the same search for the caller's HDF5, the same once-per-process binding
+ * and the same refusal of a second HDF5. A binding is a static object: */
+typedef struct h5img_hdf5_binding h5img_hdf5_binding;
+struct h5img_hdf5_binding {
+    const char *who;           /* "plugin", "VOL connector": for messages */
+    const char *needs;         /* the HDF5 it needs, for messages: "HDF5 1.10 or newer" */
+    const char *const *names;  /* the functions and variables to resolve */
+    size_t count;
+    void **addresses;          /* count slots, filled in the order of names */
+    /* names[variables_from..] are variables, not functions (0: none are
+     * treated so). A program that reads an HDF5 variable directly (h5ls
+     * reads H5T_NATIVE_UINT8_g) gets a copy relocation: the live variable is
+     * then the program's copy, and the library's own storage stays at its
+     * initial value. For these names such a copy is preferred. */
+    size_t variables_from;
+    /* Called once every name resolved and `version` read, before the
+     * binding counts as bound: takes what it needs from `addresses`; -1 with
+     * the reason in `why` refuses the library. It runs while HDF5 may be in
+     * the middle of a failing call (loading plugins to look for a VOL
+     * connector): an API function that clears the error stack would lose
+     * that call's errors, so it calls none it does not have to. */
+    int (*complete)(h5img_hdf5_binding *binding, char *why, size_t why_size);
+    unsigned version[3]; /* from the library's H5_lib_vers_info_g */
+    char path[H5IMG_HDF5_PATH_SIZE]; /* the library bound to */
+    int bound;                       /* 1 once complete; read with acquire ordering */
+};
+
+/* Bind `binding` to the HDF5 library of `caller` (as h5img_hdf5_bind does),
+ * serialised with every other binding of this library. */
+int h5img_hdf5_bind_list(h5img_hdf5_binding *binding, const void *caller, char *why, size_t why_size);
+
+/* Non-zero once h5img_hdf5_bind_list succeeded for `binding`. */
+int h5img_hdf5_is_bound(const h5img_hdf5_binding *binding);
+
 #endif /* H5IMG_HDF5_API_H */

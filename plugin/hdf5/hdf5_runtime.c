@@ -1,79 +1,53 @@
-/* hdf5_runtime.c: the loadable plugin's HDF5 table, filled at load time from the HDF5 library that loaded the plugin. */
+/* hdf5_runtime.c: binds a loadable library's list of HDF5 symbols, at load time, to the HDF5 library that loaded it; the filter's table is one such list. */
 #define _GNU_SOURCE /* dladdr, RTLD_DEFAULT */
 #include "hdf5/hdf5_api.h"
 
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-static h5img_hdf5 bound_table;
-static int bound; /* 1 once bound_table is complete; read with acquire ordering */
 static pthread_mutex_t bind_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static const char *const function_names[] = {
-#define H5IMG_NAME(type, name, parameters) #name,
-    H5IMG_HDF5_FUNCTIONS(H5IMG_NAME)
-#undef H5IMG_NAME
-};
-static const char *const id_names[] = {
-#define H5IMG_ID_NAME(name) #name,
-    H5IMG_HDF5_ERROR_IDS(H5IMG_ID_NAME)
-#undef H5IMG_ID_NAME
-};
+/* ------------------------------------------------------------------------- */
+/* Any list of names                                                         */
+/* ------------------------------------------------------------------------- */
 
-const h5img_hdf5 *h5img_hdf5_api(void)
+int h5img_hdf5_is_bound(const h5img_hdf5_binding *binding)
 {
-    return __atomic_load_n(&bound, __ATOMIC_ACQUIRE) ? &bound_table : NULL;
+    return __atomic_load_n(&binding->bound, __ATOMIC_ACQUIRE);
 }
 
-/* Every function and id from `handle`, or -1 naming the first one missing.
- * POSIX dlsym returns data and function addresses alike as void *. */
-static int resolve_all(void *handle, const char *where, h5img_hdf5 *table, char *why, size_t why_size)
+/* The copy of variable `name` that the program holds through a copy
+ * relocation, which is then the one HDF5 itself reads and writes; NULL
+ * when there is none (or the global definition is another HDF5's own). */
+static void *program_copy(const char *name, const void *library_address)
 {
-    void *functions[sizeof function_names / sizeof *function_names];
-    for (size_t i = 0; i < sizeof function_names / sizeof *function_names; i++) {
-        functions[i] = dlsym(handle, function_names[i]);
-        if (!functions[i]) {
-            snprintf(why, why_size, "%s has no %s, so it is not an HDF5 library h5img can use (HDF5 1.10 or newer)",
-                     where, function_names[i]);
-            return -1;
-        }
-    }
-    size_t slot = 0;
-#define H5IMG_TAKE_FUNCTION(type, name, parameters) memcpy(&table->name, &functions[slot++], sizeof table->name);
-    H5IMG_HDF5_FUNCTIONS(H5IMG_TAKE_FUNCTION)
-#undef H5IMG_TAKE_FUNCTION
+    void *global = dlsym(RTLD_DEFAULT, name);
+    Dl_info holder, open_holder;
+    if (!global || global == library_address || !dladdr(global, &holder)) return NULL;
+    void *global_open = dlsym(RTLD_DEFAULT, "H5open");
+    int another_hdf5 = global_open && dladdr(global_open, &open_holder) && open_holder.dli_fbase == holder.dli_fbase;
+    return another_hdf5 ? NULL : global;
+}
 
-    if (table->H5open() < 0) {
-        snprintf(why, why_size, "H5open() of %s failed", where);
-        return -1;
-    }
-    const hid_t *ids[sizeof id_names / sizeof *id_names];
-    for (size_t i = 0; i < sizeof id_names / sizeof *id_names; i++) {
-        ids[i] = dlsym(handle, id_names[i]);
-        if (!ids[i]) {
-            snprintf(why, why_size, "%s has no error id %s, so it is not an HDF5 library h5img can use", where,
-                     id_names[i]);
+/* Every name from `handle` into `addresses`, or -1 naming the first one
+ * missing. POSIX dlsym returns data and function addresses alike as void *. */
+static int resolve_names(void *handle, const char *where, const h5img_hdf5_binding *binding, void **addresses,
+                         char *why, size_t why_size)
+{
+    for (size_t i = 0; i < binding->count; i++) {
+        addresses[i] = dlsym(handle, binding->names[i]);
+        if (addresses[i] && binding->variables_from && i >= binding->variables_from) {
+            void *copy = program_copy(binding->names[i], addresses[i]);
+            if (copy) addresses[i] = copy;
+        }
+        if (!addresses[i]) {
+            snprintf(why, why_size, "%s has no %s, so it is not an HDF5 library h5img can use (%s)", where,
+                     binding->names[i], binding->needs);
             return -1;
         }
-    }
-    slot = 0;
-#define H5IMG_TAKE_ID(name) table->name = *ids[slot++];
-    H5IMG_HDF5_ERROR_IDS(H5IMG_TAKE_ID)
-#undef H5IMG_TAKE_ID
-    /* Not H5get_libversion(): like every API function that is not NOPUSH it
-     * clears the error stack, and HDF5 1.14 and later load plugins in the
-     * middle of failing calls (H5Fopen of a missing file searches the plugin
-     * path for a VOL connector), whose errno entries h5py turns into
-     * FileNotFoundError. The library's version string says the same and
-     * reading it calls nothing. */
-    const char *version_text = dlsym(handle, "H5_lib_vers_info_g");
-    if (!version_text || sscanf(version_text, "HDF5 library version: %u.%u.%u", &table->version[0],
-                                &table->version[1], &table->version[2]) != 3) {
-        snprintf(why, why_size, "%s has no readable H5_lib_vers_info_g, so it is not an HDF5 library h5img can use",
-                 where);
-        return -1;
     }
     return 0;
 }
@@ -87,36 +61,73 @@ static int file_of(const void *address, char *path, size_t path_size)
     return 1;
 }
 
-static int bind_unlocked(const void *caller, char *why, size_t why_size)
+/* Not H5get_libversion(): like every API function that is not NOPUSH it
+ * clears the error stack, and HDF5 1.14 and later load plugins in the
+ * middle of failing calls (H5Fopen of a missing file searches the plugin
+ * path for a VOL connector), whose errno entries h5py turns into
+ * FileNotFoundError. The library's version string says the same and
+ * reading it calls nothing. */
+static int read_version(void *handle, const char *where, unsigned *version, char *why, size_t why_size)
+{
+    const char *version_text = dlsym(handle, "H5_lib_vers_info_g");
+    if (!version_text ||
+        sscanf(version_text, "HDF5 library version: %u.%u.%u", &version[0], &version[1], &version[2]) != 3) {
+        snprintf(why, why_size, "%s has no readable H5_lib_vers_info_g, so it is not an HDF5 library h5img can use",
+                 where);
+        return -1;
+    }
+    return 0;
+}
+
+/* Resolve into `addresses`, then let the binding take them. */
+static int take_library(h5img_hdf5_binding *binding, void *handle, const char *where, char *why, size_t why_size)
+{
+    void **addresses = calloc(binding->count ? binding->count : 1, sizeof *addresses);
+    if (!addresses) {
+        snprintf(why, why_size, "out of memory binding the %s to %s", binding->who, where);
+        return -1;
+    }
+    int status = resolve_names(handle, where, binding, addresses, why, why_size);
+    if (status == 0) status = read_version(handle, where, binding->version, why, why_size);
+    if (status == 0) {
+        memcpy(binding->addresses, addresses, binding->count * sizeof *addresses);
+        snprintf(binding->path, sizeof binding->path, "%s", where); /* for complete()'s messages */
+        status = binding->complete(binding, why, why_size);
+    }
+    free(addresses);
+    return status;
+}
+
+static int bind_unlocked(h5img_hdf5_binding *binding, const void *caller, char *why, size_t why_size)
 {
     char caller_path[H5IMG_HDF5_PATH_SIZE] = "";
     int caller_known = file_of(caller, caller_path, sizeof caller_path);
 
-    if (bound) {
-        if (!caller_known || strcmp(caller_path, bound_table.path) == 0) return 0;
+    if (binding->bound) {
+        if (!caller_known || strcmp(caller_path, binding->path) == 0) return 0;
         /* Another library whose code has no H5open is not a second HDF5. */
         void *other = dlopen(caller_path, RTLD_LAZY | RTLD_NOLOAD);
         int is_hdf5 = other && dlsym(other, "H5open");
         if (other) dlclose(other);
         if (!is_hdf5) return 0;
         snprintf(why, why_size,
-                 "this copy of the plugin already serves HDF5 %u.%u.%u (%s), so it cannot also serve the HDF5 in %s: "
-                 "one process loading two HDF5 libraries needs a copy of the plugin for each",
-                 bound_table.version[0], bound_table.version[1], bound_table.version[2], bound_table.path, caller_path);
+                 "this copy of the %s already serves HDF5 %u.%u.%u (%s), so it cannot also serve the HDF5 in %s: "
+                 "one process loading two HDF5 libraries needs a copy of the %s for each",
+                 binding->who, binding->version[0], binding->version[1], binding->version[2], binding->path,
+                 caller_path, binding->who);
         return -1;
     }
 
-    h5img_hdf5 table;
-    memset(&table, 0, sizeof table);
+    char path[H5IMG_HDF5_PATH_SIZE];
     if (caller_known) {
         /* RTLD_NOLOAD only finds a library already loaded, and takes no new
          * one: it works for one loaded RTLD_LOCAL, which the global scope hides. */
         void *handle = dlopen(caller_path, RTLD_LAZY | RTLD_NOLOAD);
         if (handle && dlsym(handle, "H5open")) {
-            int status = resolve_all(handle, caller_path, &table, why, why_size);
+            int status = take_library(binding, handle, caller_path, why, why_size);
             dlclose(handle); /* the caller keeps it loaded for as long as it calls us */
             if (status < 0) return -1;
-            snprintf(table.path, sizeof table.path, "%s", caller_path);
+            snprintf(path, sizeof path, "%s", caller_path);
             goto done;
         }
         if (handle) dlclose(handle);
@@ -126,23 +137,89 @@ static int bind_unlocked(const void *caller, char *why, size_t why_size)
     void *global_open = dlsym(RTLD_DEFAULT, "H5open");
     if (!global_open) {
         snprintf(why, why_size,
-                 "cannot find the HDF5 library that loaded the plugin: the caller (%s) exports no HDF5 functions and "
-                 "no HDF5 library is on the global symbol scope",
-                 caller_known ? caller_path : "an unknown address");
+                 "cannot find the HDF5 library that loaded the %s: the caller (%s) exports no HDF5 functions "
+                 "and no HDF5 library is on the global symbol scope",
+                 binding->who, caller_known ? caller_path : "an unknown address");
         return -1;
     }
-    if (!file_of(global_open, table.path, sizeof table.path)) snprintf(table.path, sizeof table.path, "global scope");
-    if (resolve_all(RTLD_DEFAULT, table.path, &table, why, why_size) < 0) return -1;
+    if (!file_of(global_open, path, sizeof path)) snprintf(path, sizeof path, "global scope");
+    if (take_library(binding, RTLD_DEFAULT, path, why, why_size) < 0) return -1;
 done:
-    bound_table = table;
-    __atomic_store_n(&bound, 1, __ATOMIC_RELEASE);
+    snprintf(binding->path, sizeof binding->path, "%s", path);
+    __atomic_store_n(&binding->bound, 1, __ATOMIC_RELEASE);
     return 0;
+}
+
+int h5img_hdf5_bind_list(h5img_hdf5_binding *binding, const void *caller, char *why, size_t why_size)
+{
+    pthread_mutex_lock(&bind_lock);
+    int status = bind_unlocked(binding, caller, why, why_size);
+    pthread_mutex_unlock(&bind_lock);
+    return status;
+}
+
+/* ------------------------------------------------------------------------- */
+/* The filter's list: the table of hdf5_api.h                                */
+/* ------------------------------------------------------------------------- */
+
+static h5img_hdf5 bound_table;
+
+#define FILTER_FUNCTION_COUNT (0 H5IMG_HDF5_FUNCTIONS(H5IMG_COUNT_FUNCTION))
+#define H5IMG_COUNT_FUNCTION(type, name, parameters) +1
+#define H5IMG_COUNT_ID(name) +1
+#define FILTER_SYMBOL_COUNT (FILTER_FUNCTION_COUNT H5IMG_HDF5_ERROR_IDS(H5IMG_COUNT_ID))
+
+static const char *const filter_names[] = {
+#define H5IMG_NAME(type, name, parameters) #name,
+    H5IMG_HDF5_FUNCTIONS(H5IMG_NAME)
+#undef H5IMG_NAME
+#define H5IMG_ID_NAME(name) #name,
+    H5IMG_HDF5_ERROR_IDS(H5IMG_ID_NAME)
+#undef H5IMG_ID_NAME
+};
+static void *filter_addresses[FILTER_SYMBOL_COUNT];
+
+/* Functions first, H5open, then the error ids, whose values H5open sets. */
+static int complete_filter_table(h5img_hdf5_binding *binding, char *why, size_t why_size)
+{
+    h5img_hdf5 table;
+    memset(&table, 0, sizeof table);
+    size_t slot = 0;
+#define H5IMG_TAKE_FUNCTION(type, name, parameters) memcpy(&table.name, &binding->addresses[slot++], sizeof table.name);
+    H5IMG_HDF5_FUNCTIONS(H5IMG_TAKE_FUNCTION)
+#undef H5IMG_TAKE_FUNCTION
+    if (table.H5open() < 0) {
+        snprintf(why, why_size, "H5open() of %s failed", binding->path);
+        return -1;
+    }
+#define H5IMG_TAKE_ID(name) table.name = *(const hid_t *)binding->addresses[slot++];
+    H5IMG_HDF5_ERROR_IDS(H5IMG_TAKE_ID)
+#undef H5IMG_TAKE_ID
+    memcpy(table.version, binding->version, sizeof table.version);
+    snprintf(table.path, sizeof table.path, "%s", binding->path);
+    bound_table = table;
+    return 0;
+}
+
+static h5img_hdf5_binding filter_binding = {
+    .who = "plugin",
+    .needs = "HDF5 1.10 or newer",
+    .names = filter_names,
+    .count = FILTER_SYMBOL_COUNT,
+    .addresses = filter_addresses,
+    /* The error ids: none of HDF5's tools names one today (h5ls and h5dump
+     * copy-relocate only H5T_* ids), but a program that did would hold the
+     * live copy, and the library's own storage would stay -1. */
+    .variables_from = FILTER_FUNCTION_COUNT,
+    .complete = complete_filter_table,
+};
+
+const h5img_hdf5 *h5img_hdf5_api(void)
+{
+    return h5img_hdf5_is_bound(&filter_binding) ? &bound_table : NULL;
 }
 
 int h5img_hdf5_bind(const void *caller, char *why, size_t why_size)
 {
-    pthread_mutex_lock(&bind_lock);
-    int status = bind_unlocked(caller, why, why_size);
-    pthread_mutex_unlock(&bind_lock);
-    return status;
+    return h5img_hdf5_bind_list(&filter_binding, caller, why, why_size);
 }

@@ -1,5 +1,6 @@
 /* reader.c: parallel reading of image datasets: HDF5 reads on the calling thread, decoding on a worker pool, in-order delivery. */
 #include "core/decoder_state.h"
+#include "hdf5/image_detect.h"
 #include "reader_internal.h"
 
 #include <pthread.h>
@@ -7,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 /* The public header passes hid_t as int64_t; this keeps that honest. */
@@ -95,37 +95,12 @@ static const char *hdf5_reason(char *buffer)
     return buffer[0] ? buffer : "no detail from HDF5";
 }
 
-int h5img_path_is_mask(const char *path)
-{
-    if (!path) return 0;
-    const char *start = path;
-    while (*start) {
-        const char *end = strchr(start, '/');
-        size_t length = end ? (size_t)(end - start) : strlen(start);
-        for (size_t i = 0; i + 4 <= length; i++)
-            if (strncasecmp(start + i, "mask", 4) == 0) return 1;
-        if (!end) break;
-        start = end + 1;
-    }
-    return 0;
-}
-
 h5img_status h5img_default_legacy_layout(const char *path, const h5img_info *info, uint32_t flags,
                                          h5img_layout *layout)
 {
     if (!info || !layout) return H5IMG_E_ARGUMENT;
-    layout->height = info->height;
-    layout->width = info->width;
-    layout->flags = flags;
-    if (h5img_path_is_mask(path)) {
-        layout->rule = H5IMG_RULE_MASK;
-        layout->channels = 1;
-        layout->element_size = 1;
-    } else {
-        layout->rule = H5IMG_RULE_NATIVE;
-        layout->channels = info->channels;
-        layout->element_size = info->element_size;
-    }
+    /* The same decision h5imgrepack, h5imgdump and the VOL connector make (hdf5/image_detect.h). */
+    h5img_frame_layout(h5img_frame_default_rule(path), info, flags, layout);
     return h5img_layout_check(layout);
 }
 

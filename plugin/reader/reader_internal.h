@@ -40,8 +40,4 @@ h5img_status h5img_stored_size(hid_t dataset, const h5img_dataset_desc *desc, si
 h5img_status h5img_read_stored(hid_t dataset, const h5img_dataset_desc *desc, unsigned char **buffer,
                                size_t *capacity, size_t *size, char *message, size_t message_size);
 
-/* Non-zero when some '/'-separated component of `path` contains "mask" in
- * any case: the SMC convention for mask frames. */
-int h5img_path_is_mask(const char *path);
-
 #endif /* H5IMG_READER_INTERNAL_H */
