@@ -280,6 +280,52 @@ H5IMG_API h5img_status h5img_encode(const void *pixels, size_t size, const h5img
 H5IMG_API void h5img_free(void *p);
 
 /* ------------------------------------------------------------------------- */
+/* Mask operations (no HDF5, no codec: plain 8-bit single-channel images)    */
+/* ------------------------------------------------------------------------- */
+
+/** Largest side of the square kernel h5img_dilate() accepts. */
+#define H5IMG_MAX_DILATE 1023u
+
+/** Dilate a height x width uint8 image (rows of `width` bytes, no padding)
+ *  with an n x n square of ones, bit-identical to OpenCV's
+ *  `cv2.dilate(src, np.ones((n, n), np.uint8))`: the anchor is the kernel
+ *  centre (n/2, n/2) in integer division, so the window of pixel x is
+ *  [x - n/2, x + n - 1 - n/2] (and the same for rows), and pixels outside
+ *  the image never count. The work per pixel does not grow with n (a
+ *  separable running maximum). `dst` may be `src` (in place); n = 1 copies.
+ *  Returns H5IMG_E_ARGUMENT for NULL pointers, a zero side or n outside
+ *  1..H5IMG_MAX_DILATE, H5IMG_E_LIMIT for an image over h5img_max_pixels(),
+ *  H5IMG_E_NOMEM; `message` (may be NULL) gets the sentence. */
+H5IMG_API h5img_status h5img_dilate(const uint8_t *src, uint8_t *dst, uint32_t height, uint32_t width, uint32_t n,
+                                    char *message, size_t message_size);
+
+/** COCO run-length encoding of a height x width uint8 mask (row-major, as
+ *  numpy stores it) whose foreground is `value >= threshold` (0-255): the
+ *  string pycocotools' `mask.encode(np.asfortranarray(fg))["counts"]` holds,
+ *  byte for byte (runs in column-major order, starting with a run of
+ *  background that may be empty; each count as 5-bit groups with a
+ *  continuation bit, plus 48; counts from the fourth on stored as the
+ *  difference from the count two before). On success *rle is a malloc()ed,
+ *  NUL-terminated string of *rle_length characters: release it with
+ *  h5img_free(). Returns H5IMG_E_ARGUMENT (NULL, zero side, threshold over
+ *  255), H5IMG_E_LIMIT (over h5img_max_pixels()) or H5IMG_E_NOMEM. */
+H5IMG_API h5img_status h5img_rle_encode(const uint8_t *mask, uint32_t height, uint32_t width, unsigned threshold,
+                                        char **rle, size_t *rle_length, char *message, size_t message_size);
+
+/** Decode a COCO RLE string of `rle_length` characters (no NUL needed) for
+ *  a height x width mask into `mask` (row-major, exactly height x width
+ *  bytes = `mask_size`): 1 for foreground, 0 for background, as pycocotools'
+ *  `mask.decode` gives. The string is checked completely, and nothing is
+ *  allocated: a character outside '0'..'o', a count cut off at the end of
+ *  the string, a count of more than 7 groups, a negative count or counts
+ *  that do not add up to exactly height x width return H5IMG_E_CORRUPT,
+ *  with a message naming the character offset and the numbers.
+ *  h5img_rle_decode(h5img_rle_encode(x, threshold 1)) == x for masks of 0
+ *  and 1. */
+H5IMG_API h5img_status h5img_rle_decode(const char *rle, size_t rle_length, uint32_t height, uint32_t width,
+                                        uint8_t *mask, size_t mask_size, char *message, size_t message_size);
+
+/* ------------------------------------------------------------------------- */
 /* cd_values                                                                 */
 /* ------------------------------------------------------------------------- */
 

@@ -76,4 +76,44 @@ void dump_write_init(void);
  * wait on and the output is lossless at every level. */
 #define DUMP_PNG_LEVEL 1
 
+/* ---- appended: --dilate and --format coco-rle (dump_extract.c, dump_write.c) ---- */
+
+typedef struct dump_mask_options {
+    unsigned dilate;    /* --dilate N: N x N dilation of mask frames; 0 or 1 = none */
+    int coco_rle;       /* --format coco-rle: one COCO RLE .json per mask frame */
+    unsigned threshold; /* --threshold T: foreground is value >= T (default 128) */
+} dump_mask_options;
+
+#define DUMP_DEFAULT_THRESHOLD 128u
+
+/* dump_extract with mask options (dump_extract is this with none). */
+int dump_extract_masks(hid_t file, const dump_options *options, const dump_mask_options *masks);
+
+/* DIR/<stem>.json for a frame's COCO RLE (same checks as dump_output_path). */
+char *dump_rle_output_path(const char *dir, const h5img_frame *frame, char *message, size_t message_size);
+
+/* {"size": [H, W], "counts": "..."} of the frame's 1-channel uint8 pixels
+ * (value >= threshold), written like every other output file. */
+h5img_status dump_write_rle(const char *target, const h5img_frame *frame, unsigned threshold, char *message,
+                            size_t message_size);
+
+/* Write `data` to `target` through a temporary file renamed into place,
+ * as every output of the tool is written. */
+h5img_status dump_write_file(const char *target, const void *data, size_t size, char *message, size_t message_size);
+
+/* ---- appended: --preview (dump_preview.c) ---- */
+
+typedef struct dump_preview_options {
+    const char *out;     /* --preview OUT.png */
+    unsigned frame;      /* --frame N */
+    unsigned tile_width; /* --tile-width W */
+    int overlay;         /* --overlay mask (1) or none (0) */
+} dump_preview_options;
+
+#define DUMP_DEFAULT_TILE_WIDTH 320u
+
+/* Write the contact sheet of FILE's cameras; with options->json print its
+ * tile map on stdout. Returns an exit status. */
+int dump_preview(hid_t file, const dump_options *options, const dump_preview_options *preview);
+
 #endif /* H5IMG_TOOLS_DUMP_H */

@@ -1,5 +1,6 @@
-/* dump_extract.c: --extract: select image datasets, read/decode them through the parallel reader, write one file per frame. */
+/* dump_extract.c: --extract: select image datasets, read/decode them through the parallel reader, (dilate masks,) write one file per frame. */
 #include "dump.h"
+#include "hdf5/image_detect.h"
 #include "util.h"
 
 #include <signal.h>
@@ -40,9 +41,11 @@ static void catch_signals(void)
 
 struct selection {
     const dump_options *options;
+    const dump_mask_options *masks;
     hid_t file;
     char **paths;
     size_t count, capacity;
+    size_t not_masks; /* image datasets left out by --format coco-rle */
     int out_of_memory;
 };
 
@@ -55,9 +58,13 @@ static int selected(const dump_options *options, const char *path)
 }
 
 /* Repacked datasets are images by their filter; legacy candidates only when
- * their first bytes carry a PNG/JPEG signature. */
-static int is_image_dataset(hid_t file, const char *path)
+ * their first bytes carry a PNG/JPEG signature. *mask says whether the frame
+ * decodes under the mask rule: a repacked dataset whose cd_values say so, a
+ * legacy one whose path has a component containing "mask" (the reader's
+ * default legacy layout). */
+static int is_image_dataset(hid_t file, const char *path, int *mask)
 {
+    *mask = 0;
     hid_t dataset = H5Dopen2(file, path, H5P_DEFAULT);
     if (dataset < 0) return 0;
     h5img_dataset_desc desc;
@@ -65,6 +72,7 @@ static int is_image_dataset(hid_t file, const char *path)
     if (h5img_describe_dataset(dataset, &desc) == H5IMG_OK) {
         if (desc.storage == H5IMG_STORAGE_REPACKED) {
             image = 1;
+            *mask = desc.params_status == H5IMG_OK && desc.params.layout.rule == H5IMG_RULE_MASK;
         } else if (desc.storage == H5IMG_STORAGE_LEGACY) {
             /* Bytes HDF5 cannot read (a filter it lacks, a damaged chunk)
              * may well be a frame: extracting reports it as failed rather
@@ -72,6 +80,7 @@ static int is_image_dataset(hid_t file, const char *path)
             h5img_status probe_status;
             image = dump_probe_legacy(dataset, &desc, NULL, &probe_status) != H5IMG_CODEC_UNKNOWN ||
                     probe_status == H5IMG_E_HDF5;
+            *mask = h5img_frame_path_is_mask(path);
         }
     }
     H5Dclose(dataset);
@@ -81,7 +90,12 @@ static int is_image_dataset(hid_t file, const char *path)
 static int collect(void *user, const char *path)
 {
     struct selection *s = user;
-    if (!selected(s->options, path) || !is_image_dataset(s->file, path)) return 0;
+    int mask = 0;
+    if (!selected(s->options, path) || !is_image_dataset(s->file, path, &mask)) return 0;
+    if (s->masks->coco_rle && !mask) {
+        s->not_masks++;
+        return 0;
+    }
     if (s->count == s->capacity) {
         size_t capacity = s->capacity ? 2 * s->capacity : 256;
         char **grown = realloc(s->paths, capacity * sizeof *grown);
@@ -157,17 +171,34 @@ static long drop_name_clashes(struct selection *s)
 
 struct run {
     const dump_options *options;
+    const dump_mask_options *masks;
     size_t done, failed, written;
     uint64_t bytes;
 };
 
-/* Worker side: name the file and write it (encoding first if needed). */
+static char *target_path(const struct run *run, const h5img_frame *frame, char *message, size_t message_size)
+{
+    if (run->masks->coco_rle) return dump_rle_output_path(run->options->extract_dir, frame, message, message_size);
+    return dump_output_path(run->options->extract_dir, frame, run->options->format, message, message_size);
+}
+
+/* Worker side: dilate a mask if asked, name the file and write it
+ * (encoding first if needed). Only mask-rule output is dilated: colour
+ * frames pass through as they are. */
 static h5img_status write_frame(void *user, h5img_frame *frame, char *message, size_t message_size)
 {
     const struct run *run = user;
-    char *target = dump_output_path(run->options->extract_dir, frame, run->options->format, message, message_size);
+    char *target = target_path(run, frame, message, message_size);
     if (!target) return H5IMG_E_UNSUPPORTED;
-    h5img_status status = dump_write_frame(target, frame, run->options->format, message, message_size);
+    h5img_status status = H5IMG_OK;
+    const h5img_layout *l = &frame->layout;
+    if (run->masks->dilate > 1 && l->rule == H5IMG_RULE_MASK && l->channels == 1 && l->element_size == 1 &&
+        frame->pixels)
+        status = h5img_dilate(frame->pixels, frame->pixels, l->height, l->width, run->masks->dilate, message,
+                              message_size);
+    if (status == H5IMG_OK)
+        status = run->masks->coco_rle ? dump_write_rle(target, frame, run->masks->threshold, message, message_size)
+                                      : dump_write_frame(target, frame, run->options->format, message, message_size);
     free(target);
     return status;
 }
@@ -185,8 +216,7 @@ static int report_frame(void *user, const h5img_frame *frame)
         run->written++;
         if (tool_verbosity() >= 2) {
             char message[64];
-            char *target = dump_output_path(run->options->extract_dir, frame, run->options->format, message,
-                                            sizeof message);
+            char *target = target_path(run, frame, message, sizeof message);
             tool_verbose("%s -> %s", frame->path, target ? target : "?");
             free(target);
         }
@@ -198,10 +228,10 @@ static int report_frame(void *user, const h5img_frame *frame)
 /* `left_out` frames were already reported as failed (drop_name_clashes). */
 static int run_reader(hid_t file, const dump_options *options, struct selection *s, size_t left_out)
 {
-    struct run run = {options, 0, left_out, 0, 0};
+    struct run run = {options, s->masks, 0, left_out, 0, 0};
     h5img_reader_options ro;
     h5img_reader_options_init(&ro);
-    ro.mode = options->format == DUMP_KEEP ? H5IMG_READ_RAW : H5IMG_READ_DECODE;
+    ro.mode = options->format == DUMP_KEEP && !s->masks->coco_rle ? H5IMG_READ_RAW : H5IMG_READ_DECODE;
     ro.threads = options->jobs;
     /* Legacy frames decode as h5imgrepack would store them by default
      * (RGB), so extracting before or after a repack gives the same arrays;
@@ -237,7 +267,13 @@ static int run_reader(hid_t file, const dump_options *options, struct selection 
 
 int dump_extract(hid_t file, const dump_options *options)
 {
-    struct selection s = {options, file, NULL, 0, 0, 0};
+    return dump_extract_masks(file, options, NULL);
+}
+
+int dump_extract_masks(hid_t file, const dump_options *options, const dump_mask_options *masks)
+{
+    static const dump_mask_options none = {0, 0, DUMP_DEFAULT_THRESHOLD};
+    struct selection s = {options, masks ? masks : &none, file, NULL, 0, 0, 0, 0};
     if (dump_walk(file, collect, &s) < 0) {
         tool_error("cannot walk the objects of %s", options->file);
         free_selection(&s);
@@ -249,9 +285,13 @@ int dump_extract(hid_t file, const dump_options *options)
         return TOOL_EXIT_FAILURE;
     }
     int result = TOOL_EXIT_OK;
+    if (s.not_masks) tool_verbose("%zu frame(s) are not masks: no COCO RLE written for them", s.not_masks);
     if (s.count == 0 && options->select && options->select[0]) {
-        tool_error("no image dataset of %s matches the --select pattern(s)", options->file);
+        tool_error("no %s dataset of %s matches the --select pattern(s)", s.masks->coco_rle ? "mask" : "image",
+                   options->file);
         result = TOOL_EXIT_FAILURE;
+    } else if (s.count == 0 && s.masks->coco_rle) {
+        tool_warning("%s holds no mask frames; nothing extracted", options->file);
     } else if (s.count == 0) {
         tool_warning("%s holds no image datasets; nothing extracted", options->file);
     } else {

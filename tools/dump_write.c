@@ -1,4 +1,4 @@
-/* dump_write.c: output names and the keep/png/pgm-ppm/npy writers, each file written to a temporary name then renamed. */
+/* dump_write.c: output names and the keep/png/pgm-ppm/npy/coco-rle writers, each file written to a temporary name then renamed. */
 #include "dump.h"
 #include "util.h"
 
@@ -260,4 +260,68 @@ h5img_status dump_write_frame(const char *target, h5img_frame *frame, dump_forma
     case DUMP_NPY: return write_npy(target, frame, message, message_size);
     default: return H5IMG_E_ARGUMENT;
     }
+}
+
+/* ------------------------------------------------------------------------- */
+/* COCO RLE                                                                  */
+/* ------------------------------------------------------------------------- */
+
+char *dump_rle_output_path(const char *dir, const h5img_frame *frame, char *message, size_t message_size)
+{
+    /* The npy name, whose checks (empty, '.' and '..' components) apply as
+     * they are, with .json for .npy. */
+    char *npy = dump_output_path(dir, frame, DUMP_NPY, message, message_size);
+    if (!npy) return NULL;
+    size_t length = strlen(npy);
+    char *json = realloc(npy, length + 2);
+    if (!json) {
+        free(npy);
+        snprintf(message, message_size, "out of memory");
+        return NULL;
+    }
+    memcpy(json + length - 4, ".json", 6);
+    return json;
+}
+
+h5img_status dump_write_rle(const char *target, const h5img_frame *frame, unsigned threshold, char *message,
+                            size_t message_size)
+{
+    message[0] = '\0';
+    const h5img_layout *l = &frame->layout;
+    if (!frame->pixels || l->channels != 1 || l->element_size != 1) {
+        snprintf(message, message_size, "COCO RLE needs a 1-channel uint8 mask, not %u channel(s) of %u byte(s)",
+                 l->channels, l->element_size);
+        return H5IMG_E_ARGUMENT;
+    }
+    char *rle = NULL;
+    size_t length = 0;
+    h5img_status status = h5img_rle_encode(frame->pixels, l->height, l->width, threshold, &rle, &length, message,
+                                           message_size);
+    if (status != H5IMG_OK) return status;
+    /* Digits run from '0' to 'o', so '\\' is the one character JSON needs
+     * escaped; the body is at most twice the string. */
+    char head[96];
+    int n = snprintf(head, sizeof head, "{\"size\": [%u, %u], \"counts\": \"", l->height, l->width);
+    char *body = malloc(2 * length + 4);
+    if (!body) {
+        h5img_free(rle);
+        snprintf(message, message_size, "out of memory for a %zu-character RLE", length);
+        return H5IMG_E_NOMEM;
+    }
+    size_t b = 0;
+    for (size_t i = 0; i < length; i++) {
+        if (rle[i] == '\\') body[b++] = '\\';
+        body[b++] = rle[i];
+    }
+    memcpy(body + b, "\"}\n", 3);
+    h5img_free(rle);
+    status = write_atomically(target, head, (size_t)n, body, b + 3, message, message_size);
+    free(body);
+    return status;
+}
+
+h5img_status dump_write_file(const char *target, const void *data, size_t size, char *message, size_t message_size)
+{
+    message[0] = '\0';
+    return write_atomically(target, NULL, 0, data, size, message, message_size);
 }

@@ -276,19 +276,6 @@ int tool_path_match(const char *pattern, const char *path)
     return match_here(pattern, path);
 }
 
-int tool_path_is_mask(const char *path)
-{
-    /* "mask" holds no '/', so any occurrence lies inside one component. */
-    static const char word[] = "mask";
-    if (!path) return 0;
-    for (const char *s = path; *s; s++) {
-        size_t i = 0;
-        while (i < sizeof word - 1 && s[i] && tolower((unsigned char)s[i]) == word[i]) i++;
-        if (i == sizeof word - 1) return 1;
-    }
-    return 0;
-}
-
 int tool_make_parent_dirs(const char *file_path)
 {
     if (!file_path) {

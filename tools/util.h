@@ -40,9 +40,6 @@ void tool_progress_finish(void);
  * one char, '[...]' class) against an HDF5 path without its leading '/'. */
 int tool_path_match(const char *pattern, const char *path);
 
-/* True when some component of an HDF5 path contains "mask", any case. */
-int tool_path_is_mask(const char *path);
-
 /* mkdir -p for the directory part of `file_path`. Returns 0 or -1 (errno set). */
 int tool_make_parent_dirs(const char *file_path);
 

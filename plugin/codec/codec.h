@@ -64,6 +64,25 @@ void h5img_jpeg_split_contention(uint64_t cpu_ns, uint64_t wall_ns);
 void h5img_jpeg_split_rest_clear(void);
 void h5img_jpeg_force_split(h5img_decoder *decoder, uint32_t row, int fail_thread_start);
 
+/* ---- reduced-size JPEG decode, for previews (jpeg_scaled.c) ---- */
+
+/* A JPEG decoded at 1/denominator of its size: `pixels` is malloc()ed
+ * (release with free()), width x height x channels bytes, RGB or gray. */
+typedef struct h5img_jpeg_scaled {
+    uint8_t *pixels;
+    uint32_t width, height, channels;
+    uint32_t denominator; /* 1, 2, 4 or 8 */
+} h5img_jpeg_scaled;
+
+/* Decode at the largest denominator of 8, 4, 2 (libjpeg's DCT scaling:
+ * the inverse DCT itself makes the smaller image, so the work shrinks with
+ * it) whose image still covers min_width x min_height, else at full size.
+ * Not bit-identical to anything: an approximation for previews. Every
+ * libjpeg warning fails, as in a full decode; the probed size is checked
+ * against h5img_max_pixels() first; CMYK and 12-bit JPEGs are refused. */
+h5img_status h5img_jpeg_decode_scaled(const uint8_t *data, size_t size, uint32_t min_width, uint32_t min_height,
+                                      int gray, h5img_jpeg_scaled *out, char *message, size_t message_size);
+
 /* Release the fast path's handles held by a decoder (called by h5img_decoder_free). */
 void h5img_png_fast_release(h5img_decoder *decoder);
 

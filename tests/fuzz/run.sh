@@ -4,8 +4,8 @@
 #   tests/fuzz/run.sh [RUNS] [HARNESS...]      e.g. tests/fuzz/run.sh 10000000 decode png_diff
 #
 # RUNS defaults to 1000000 per harness (fork mode stops at the end of the job
-# that reaches RUNS, so the count printed can be a little higher); HARNESS is decode and/or png_diff
-# (default both, one after the other). Each run reads the committed corpus
+# that reaches RUNS, so the count printed can be a little higher); HARNESS is decode, png_diff
+# and/or rle (default all three, one after the other). Each run reads the committed corpus
 # (tests/fuzz/corpus/<harness>), every regression (tests/fuzz/regressions)
 # and the conformance seeds (../shared/conformance, or $H5IMG_CONFORMANCE_DIR),
 # writes new inputs to build-fuzz/work/<harness>/corpus (not committed:
@@ -29,7 +29,7 @@ conf=${H5IMG_CONFORMANCE_DIR:-$root/../shared/conformance}
 runs=${1:-1000000}
 shift || true
 harnesses=("$@")
-[[ ${#harnesses[@]} -gt 0 ]] || harnesses=(decode png_diff)
+[[ ${#harnesses[@]} -gt 0 ]] || harnesses=(decode png_diff rle)
 extra_seeds=()
 if [[ -n ${FUZZ_EXTRA_SEEDS:-} ]]; then
   IFS=: read -r -a listed <<<"$FUZZ_EXTRA_SEEDS"
@@ -52,10 +52,14 @@ for h in "${harnesses[@]}"; do
   mkdir -p "$work/corpus"
   rm -f "$work/fuzz-0.log" "$work/fuzz.log"
   touch "$work/.start"
-  seeds=("$root/tests/fuzz/corpus/$h" "$root/tests/fuzz/regressions" "$conf/pngsuite" "$conf/png-crashers")
+  seeds=("$root/tests/fuzz/corpus/$h" "$root/tests/fuzz/regressions")
+  # RLE strings share nothing with image files: the images would only be noise to that harness.
+  [[ $h == rle ]] || seeds+=("$conf/pngsuite" "$conf/png-crashers")
   [[ $h == decode ]] && seeds+=("$conf/jpeg")
   seeds+=("${extra_seeds[@]}")
   log=$work/fuzz.log
+  dict=()
+  [[ -f $root/tests/fuzz/$h.dict ]] && dict=(-dict="$root/tests/fuzz/$h.dict")
   echo "== fuzz_$h: $runs executions (log: $log)"
   if [[ ${FUZZ_MODE:-fork} == jobs ]]; then
     mode=(-jobs=1 -workers=1)   # output goes to fuzz-0.log in the working directory
@@ -64,7 +68,7 @@ for h in "${harnesses[@]}"; do
   fi
   (cd "$work" && nice -n 10 "$build/tests/fuzz/fuzz_$h" -runs="$runs" "${mode[@]}" \
      -max_len=65536 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$work/" \
-     -dict="$root/tests/fuzz/$h.dict" ${FUZZ_FLAGS:-} "$work/corpus" "${seeds[@]}" >"$log" 2>&1) || true
+     ${dict[@]+"${dict[@]}"} ${FUZZ_FLAGS:-} "$work/corpus" "${seeds[@]}" >"$log" 2>&1) || true
   [[ -f $work/fuzz-0.log ]] && cat "$work/fuzz-0.log" >>"$log"
   # Final stats: the last status line (execs, cov, ft, corpus) and libFuzzer's own counters.
   grep -E '^#[0-9]+' "$log" | tail -n 1 || true

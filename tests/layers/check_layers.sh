@@ -4,7 +4,7 @@
 # Usage: check_layers.sh --sources PLUGIN_DIR
 #        check_layers.sh --symbols [--layer NAME ALLOWED OBJECT...]...
 #
-# --sources: no file under core/ or codec/ includes an HDF5 header (H5*.h,
+# --sources: no file under core/, codec/ or ops/ includes an HDF5 header (H5*.h,
 #   hdf5*.h) or a header of hdf5/ or reader/; no file under core/ includes a
 #   codec header; a codec (codec/png, codec/jpeg) includes neither the other
 #   codec's headers nor the dispatcher's files.
@@ -32,14 +32,15 @@ check_sources() {
         hdf5/* | reader/* | filter.h | reader_internal.h) complain "$rel includes $header, a layer above it" ;;
       esac
       case $rel:$header in
-        core/*:codec/*) complain "$rel includes $header: the core sits below the codecs" ;;
+        core/*:codec/* | core/*:ops/*) complain "$rel includes $header: the core sits below the codecs and ops" ;;
+        ops/*:codec/*) complain "$rel includes $header: the mask operations never reach into a codec" ;;
         codec/png/*:codec/jpeg/* | codec/jpeg/*:codec/png/* | codec/png/*:jpeg_* | codec/jpeg/*:png_*)
           complain "$rel includes $header: one codec never reaches into the other" ;;
         codec/png/*:*decode.c | codec/jpeg/*:*decode.c | codec/png/*:*encode.c | codec/jpeg/*:*encode.c)
           complain "$rel includes the dispatcher's $header" ;;
       esac
     done < <(grep -E '^[[:space:]]*#[[:space:]]*include' "$file" || true)
-  done < <(find "$dir/core" "$dir/codec" -type f \( -name '*.c' -o -name '*.h' \) | sort)
+  done < <(find "$dir/core" "$dir/codec" $([[ -d $dir/ops ]] && echo "$dir/ops") -type f \( -name '*.c' -o -name '*.h' \) | sort)
 }
 
 check_symbols() {
