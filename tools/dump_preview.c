@@ -151,7 +151,8 @@ static int find_cameras(struct preview *p)
         /* No mask (or no memory to name one) leaves the tile untinted. */
         if (p->settings->overlay) t->mask_path = find_mask(p, t->camera, frame);
     }
-    qsort(p->tiles, p->ntiles, sizeof *p->tiles, compare_tiles);
+    /* qsort's array may not be NULL, even for no elements. */
+    if (p->ntiles) qsort(p->tiles, p->ntiles, sizeof *p->tiles, compare_tiles);
     return 0;
 }
 
