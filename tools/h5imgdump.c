@@ -247,7 +247,7 @@ static int parse_option(struct command *c, int opt)
         c->options.jobs = (unsigned)value;
         return -1;
     case 'v': tool_set_verbosity(2); return -1;
-    case 'q': tool_set_verbosity(0); return -1;
+    case 'q': tool_set_verbosity(0), tool_silence_warnings(1); return -1;
     case 'h': fputs(help_text, stdout); return TOOL_EXIT_OK;
     case 'V': printf("h5imgdump (h5img) %d.%d.%d\n", H5IMG_VERSION_MAJOR, H5IMG_VERSION_MINOR, H5IMG_VERSION_PATCH);
         return TOOL_EXIT_OK;

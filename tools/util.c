@@ -18,6 +18,7 @@
 
 static const char *program = "h5img";
 static int verbosity = 1;
+static int warnings_silenced;
 
 /* One lock guards both the progress state and stderr writes, so a message
  * from one thread never lands in the middle of another thread's redraw. */
@@ -84,8 +85,11 @@ void tool_error(const char *format, ...)
     va_end(args);
 }
 
+void tool_silence_warnings(int silenced) { warnings_silenced = silenced; }
+
 void tool_warning(const char *format, ...)
 {
+    if (warnings_silenced) return;
     va_list args;
     va_start(args, format);
     vmessage("warning", format, args);

@@ -22,6 +22,9 @@ const char *tool_name(void);
  * first so the two never interleave. */
 void tool_error(const char *format, ...) __attribute__((format(printf, 1, 2)));
 void tool_warning(const char *format, ...) __attribute__((format(printf, 1, 2)));
+/* h5imgdump's -q promises no warnings; h5imgrepack's -q keeps them, so
+ * this is separate from the verbosity. Errors are never silenced. */
+void tool_silence_warnings(int silenced);
 /* Printed only at verbosity >= 2 (-v), to stderr. */
 void tool_verbose(const char *format, ...) __attribute__((format(printf, 1, 2)));
 

@@ -456,6 +456,21 @@ class DumpTest(unittest.TestCase):
             self.assertEqual(done.returncode, 1, args)
             self.assertIn("h5imgdump: error:", done.stderr, args)
 
+    def test_quiet_silences_warnings(self):
+        """-q must silence warnings, as --help says, while errors still print."""
+        src = os.path.join(self.tmp, "quiet-no-images.h5")
+        with h5py.File(src, "w") as f:
+            f["x"] = np.arange(3)
+        out = self.outdir("quiet-out")
+        loud = run("--extract", out, src)
+        self.assertIn("h5imgdump: warning:", loud.stderr)
+        quiet = run("-q", "--extract", out, src)
+        self.assertEqual(quiet.returncode, loud.returncode)
+        self.assertEqual(quiet.stderr, "")
+        failed = run("-q", os.path.join(self.tmp, "quiet-missing.smc"))
+        self.assertEqual(failed.returncode, 1)
+        self.assertIn("h5imgdump: error:", failed.stderr)
+
 
 if __name__ == "__main__":
     unittest.main()
