@@ -196,7 +196,9 @@ struct image_group {
     uint64_t frames, legacy, repacked, unreadable, stored_bytes;
     uint64_t codecs[3]; /* PNG, JPEG, unknown */
     h5img_layout shape; /* first readable frame's; rule/flags for repacked only */
-    int have_shape, mixed_shape, mixed_rule;
+    /* mixed_shape is any difference; the others say which, so the text
+     * does not call a channel-count difference a size difference. */
+    int have_shape, mixed_shape, mixed_size, mixed_channels, mixed_depth, mixed_rule;
 };
 
 struct other_group {
@@ -274,9 +276,10 @@ static void note_shape(struct image_group *g, const h5img_layout *shape, int rep
         g->have_shape = 1;
         return;
     }
-    if (g->shape.width != shape->width || g->shape.height != shape->height || g->shape.channels != shape->channels ||
-        g->shape.element_size != shape->element_size)
-        g->mixed_shape = 1;
+    if (g->shape.width != shape->width || g->shape.height != shape->height) g->mixed_size = 1;
+    if (g->shape.channels != shape->channels) g->mixed_channels = 1;
+    if (g->shape.element_size != shape->element_size) g->mixed_depth = 1;
+    g->mixed_shape = g->mixed_size || g->mixed_channels || g->mixed_depth;
     if (repacked && (g->shape.rule != shape->rule || g->shape.flags != shape->flags)) g->mixed_rule = 1;
 }
 
@@ -435,9 +438,20 @@ static void image_line(const struct image_group *g, struct sbuf *b)
     tool_format_bytes(g->stored_bytes, size, sizeof size);
     sb_printf(b, "  %s: %llu frame%s, ", g->path, (unsigned long long)g->frames, g->frames == 1 ? "" : "s");
     codecs_text(g, b);
-    if (g->have_shape)
-        sb_printf(b, " %ux%ux%u%s%s", g->shape.width, g->shape.height, g->shape.channels,
-                  g->shape.element_size == 2 ? " uint16" : "", g->mixed_shape ? " (sizes vary)" : "");
+    if (g->have_shape) {
+        sb_printf(b, " %ux%ux%u%s", g->shape.width, g->shape.height, g->shape.channels,
+                  g->shape.element_size == 2 ? " uint16" : "");
+        if (g->mixed_shape) {
+            const char *what[3];
+            int n = 0;
+            if (g->mixed_size) what[n++] = "sizes vary";
+            if (g->mixed_channels) what[n++] = "channel count varies";
+            if (g->mixed_depth) what[n++] = "sample type varies";
+            sb_printf(b, " (");
+            for (int i = 0; i < n; i++) sb_printf(b, "%s%s", i ? ", " : "", what[i]);
+            sb_printf(b, ")");
+        }
+    }
     sb_printf(b, ", %s", size);
     if (g->repacked) {
         sb_printf(b, ", %s", storage_name(g));

@@ -471,6 +471,18 @@ class DumpTest(unittest.TestCase):
         self.assertEqual(failed.returncode, 1)
         self.assertIn("h5imgdump: error:", failed.stderr)
 
+    def test_summary_channel_count_varies_not_sizes(self):
+        """Frames of one size but different stored channel counts must not be reported as "(sizes vary)"."""
+        src = os.path.join(self.tmp, "channels-vary.smc")
+        bgr = cv2.cvtColor(photo("astronaut"), cv2.COLOR_RGB2BGR)
+        with h5py.File(src, "w") as f:
+            f["Camera/00/color/0"] = encode(".png", bgr)
+            f["Camera/00/color/1"] = encode(".png", cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY))
+        done = run(src)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertNotIn("sizes vary", done.stdout)
+        self.assertIn("channel count varies", done.stdout)
+
 
 if __name__ == "__main__":
     unittest.main()
