@@ -457,14 +457,18 @@ static void json_string(const char *s)
         return;
     }
     putchar('"');
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
+    size_t n = strlen(s);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        size_t len = tool_utf8_length((const unsigned char *)s + i, n - i);
         if (c == '"' || c == '\\')
             printf("\\%c", c);
-        else if (c < 0x20)
+        else if (c < 0x20 || len == 0) /* camera names are link names: any bytes */
             printf("\\u%04x", c);
-        else
-            putchar(c);
+        else {
+            fwrite(s + i, 1, len, stdout);
+            i += len - 1;
+        }
     }
     putchar('"');
 }

@@ -52,12 +52,16 @@ static void sb_quote(struct sbuf *b, const char *s, size_t n)
     sb_printf(b, "\"");
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
+        size_t len = tool_utf8_length((const unsigned char *)s + i, n - i);
         if (c == '"' || c == '\\') sb_printf(b, "\\%c", c);
         else if (c == '\n') sb_printf(b, "\\n");
         else if (c == '\t') sb_printf(b, "\\t");
         else if (c == '\r') sb_printf(b, "\\r");
-        else if (c < 0x20 || c == 0x7f) sb_printf(b, "\\u%04x", c);
-        else sb_printf(b, "%c", c);
+        else if (c < 0x20 || c == 0x7f || len == 0) sb_printf(b, "\\u%04x", c); /* a lone byte reads back as U+00XX */
+        else {
+            sb_printf(b, "%.*s", (int)len, s + i);
+            i += len - 1;
+        }
     }
     sb_printf(b, "\"");
 }

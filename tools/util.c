@@ -105,6 +105,29 @@ void tool_verbose(const char *format, ...)
     va_end(args);
 }
 
+size_t tool_utf8_length(const unsigned char *s, size_t n)
+{
+    if (n == 0) return 0;
+    unsigned char c = s[0];
+    if (c < 0x80) return 1;
+    size_t need;
+    uint32_t cp;
+    if (c >= 0xc2 && c <= 0xdf) need = 2, cp = c & 0x1fu;
+    else if (c >= 0xe0 && c <= 0xef) need = 3, cp = c & 0x0fu;
+    else if (c >= 0xf0 && c <= 0xf4) need = 4, cp = c & 0x07u;
+    else return 0; /* continuation byte, overlong lead 0xc0/0xc1, or beyond U+10FFFF */
+    if (n < need) return 0;
+    for (size_t i = 1; i < need; i++) {
+        if ((s[i] & 0xc0) != 0x80) return 0;
+        cp = cp << 6 | (s[i] & 0x3fu);
+    }
+    /* Overlong forms, UTF-16 surrogates and code points past U+10FFFF are
+     * not UTF-8, and strict JSON parsers reject them. */
+    if ((need == 3 && cp < 0x800) || (need == 4 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return need;
+}
+
 int tool_parse_uint(const char *option, const char *text, unsigned long min, unsigned long max, unsigned long *value)
 {
     /* strtoul accepts leading blanks and a minus sign (wrapping the value);

@@ -28,6 +28,11 @@ void tool_silence_warnings(int silenced);
 /* Printed only at verbosity >= 2 (-v), to stderr. */
 void tool_verbose(const char *format, ...) __attribute__((format(printf, 1, 2)));
 
+/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0 when
+ * the bytes there are not UTF-8. HDF5 names and strings are arbitrary
+ * bytes, so JSON output escapes each byte this rejects as \u00XX. */
+size_t tool_utf8_length(const unsigned char *s, size_t n);
+
 /* Strict number parsing for option values: whole string, in range.
  * Returns 0 on success, -1 (after tool_error naming the option) otherwise. */
 int tool_parse_uint(const char *option, const char *text, unsigned long min, unsigned long max, unsigned long *value);

@@ -483,6 +483,24 @@ class DumpTest(unittest.TestCase):
         self.assertNotIn("sizes vary", done.stdout)
         self.assertIn("channel count varies", done.stdout)
 
+    def test_json_escapes_invalid_utf8(self):
+        """--json must stay valid JSON when attribute values and link names hold bytes that are not UTF-8:
+        each such byte becomes \\u00XX, valid UTF-8 passes through unchanged."""
+        src = os.path.join(self.tmp, "not-utf8.smc")
+        with h5py.File(src, "w") as f:
+            f.attrs["raw"] = np.bytes_(b"a\xff\xfeb")
+            f.attrs["fine"] = "caf\u00e9"
+            f[b"Camera/cam\xff/color/0"] = encode(".png", cv2.cvtColor(photo("astronaut"), cv2.COLOR_RGB2BGR))
+            f[b"odd\xc3"] = np.arange(3)
+        done = subprocess.run([DUMP, "--json", src], capture_output=True, timeout=300)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        summary = json.loads(done.stdout.decode("utf-8"))
+        text = json.dumps(summary, ensure_ascii=False)
+        self.assertIn("a\u00ff\u00feb", text)
+        self.assertIn("caf\u00e9", text)
+        self.assertIn("cam\u00ff", text)
+        self.assertIn("odd\u00c3", text)
+
 
 if __name__ == "__main__":
     unittest.main()
