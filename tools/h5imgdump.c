@@ -3,10 +3,12 @@
 #include "util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char usage_text[] =
@@ -305,18 +307,42 @@ static int parse_command_line(struct command *c, int argc, char **argv)
     return check_combination(c) ? TOOL_EXIT_FAILURE : -1;
 }
 
+/* The innermost HDF5 error description: the outer frames only say which
+ * API call failed, the last one says why. */
+static herr_t last_error(unsigned n, const H5E_error2_t *e, void *data)
+{
+    (void)n;
+    if (e->desc && *e->desc) snprintf((char *)data, 256, "%s", e->desc);
+    return 0;
+}
+
 static hid_t open_file(const char *name)
 {
-    if (access(name, R_OK) != 0) {
+    /* The OS's answer first: HDF5 would turn a missing file, a directory or
+     * a permission problem into the same vague failure. */
+    int fd = open(name, O_RDONLY);
+    if (fd < 0) {
         tool_error("cannot open '%s': %s", name, strerror(errno));
         return -1;
     }
-    if (H5Fis_hdf5(name) <= 0) {
-        tool_error("'%s' is not an HDF5 file", name);
+    struct stat st;
+    int is_dir = fstat(fd, &st) == 0 && S_ISDIR(st.st_mode);
+    close(fd);
+    if (is_dir) {
+        tool_error("cannot open '%s': %s", name, strerror(EISDIR));
         return -1;
     }
-    hid_t file = H5Fopen(name, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (file < 0) tool_error("HDF5 cannot open '%s'", name);
+    htri_t hdf5 = H5Fis_hdf5(name);
+    if (hdf5 == 0) {
+        tool_error("cannot open '%s': not an HDF5 file", name);
+        return -1;
+    }
+    hid_t file = hdf5 > 0 ? H5Fopen(name, H5F_ACC_RDONLY, H5P_DEFAULT) : H5I_INVALID_HID;
+    if (file < 0) {
+        char reason[256] = "HDF5 gave no reason";
+        H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, last_error, reason);
+        tool_error("cannot open '%s': %s", name, reason);
+    }
     return file;
 }
 

@@ -501,6 +501,20 @@ class DumpTest(unittest.TestCase):
         self.assertIn("cam\u00ff", text)
         self.assertIn("odd\u00c3", text)
 
+    def test_cannot_open_names_the_reason(self):
+        """"cannot open FILE" must say why: the OS's reason for a missing file or a directory, HDF5's for a
+        file that is not HDF5 (root bypasses permissions, so Permission denied is not tested here)."""
+        missing = os.path.join(self.tmp, "open-missing.smc")
+        text = os.path.join(self.tmp, "open-text.smc")
+        with open(text, "w") as f:
+            f.write("not hdf5\n")
+        for path, reason in ((missing, os.strerror(errno.ENOENT)), (text, "not an HDF5 file"),
+                             (self.tmp, os.strerror(errno.EISDIR))):
+            for args in ((path,), ("--json", path), ("--extract", self.outdir("open-out"), path)):
+                done = run(*args)
+                self.assertEqual(done.returncode, 1, args)
+                self.assertIn(f"h5imgdump: error: cannot open '{path}': {reason}", done.stderr, args)
+
 
 if __name__ == "__main__":
     unittest.main()
