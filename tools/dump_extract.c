@@ -3,10 +3,13 @@
 #include "hdf5/image_detect.h"
 #include "util.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* Set by SIGINT/SIGTERM: the reader stops handing out frames, workers
  * finish (and rename or remove) the files they are writing, and the tool
@@ -270,8 +273,44 @@ int dump_extract(hid_t file, const dump_options *options)
     return dump_extract_masks(file, options, NULL);
 }
 
+/* Whether DIR can hold the output, checked before any frame is read: a
+ * DIR that is a regular file (or lies under one) would otherwise fail
+ * every frame with the same error. Missing levels are fine, they are
+ * created as frames are written; the deepest existing one must be a
+ * directory we may write in. Returns 0, or -1 after one error. */
+static int check_extract_dir(const char *dir)
+{
+    size_t len = strlen(dir);
+    char *path = malloc(len + 1);
+    if (!path) return tool_error("out of memory"), -1;
+    memcpy(path, dir, len + 1);
+    int err = 0;
+    for (;;) {
+        while (len > 1 && path[len - 1] == '/') path[--len] = '\0';
+        struct stat st;
+        if (stat(path, &st) == 0) {
+            if (!S_ISDIR(st.st_mode)) err = ENOTDIR;
+            else if (access(path, W_OK | X_OK) != 0) err = errno;
+            break;
+        }
+        if (errno != ENOENT) {
+            err = errno;
+            break;
+        }
+        char *slash = strrchr(path, '/');
+        if (!slash) break; /* nothing of it exists: created under the working directory */
+        len = slash == path ? 1 : (size_t)(slash - path);
+        path[len] = '\0';
+    }
+    free(path);
+    if (!err) return 0;
+    tool_error("cannot use '%s' as the output directory: %s", dir, strerror(err));
+    return -1;
+}
+
 int dump_extract_masks(hid_t file, const dump_options *options, const dump_mask_options *masks)
 {
+    if (check_extract_dir(options->extract_dir)) return TOOL_EXIT_FAILURE;
     static const dump_mask_options none = {0, 0, DUMP_DEFAULT_THRESHOLD};
     struct selection s = {options, masks ? masks : &none, file, NULL, 0, 0, 0, 0};
     if (dump_walk(file, collect, &s) < 0) {

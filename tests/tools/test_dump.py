@@ -515,6 +515,24 @@ class DumpTest(unittest.TestCase):
                 self.assertEqual(done.returncode, 1, args)
                 self.assertIn(f"h5imgdump: error: cannot open '{path}': {reason}", done.stderr, args)
 
+    def test_unusable_extract_dir_is_one_error(self):
+        """An --extract DIR that cannot be a directory (a regular file, or under one) must give ONE error naming
+        DIR and the reason, exit 1, and nothing per frame; a missing parent is still created, as --help says."""
+        regular = os.path.join(self.tmp, "extract-regular")
+        with open(regular, "w") as f:
+            f.write("x")
+        for out in (regular, os.path.join(regular, "sub")):
+            done = run("--extract", out, self.legacy)
+            self.assertEqual(done.returncode, 1, done.stderr)
+            lines = done.stderr.splitlines()
+            self.assertEqual(len(lines), 1, done.stderr)
+            self.assertIn("h5imgdump: error:", lines[0])
+            self.assertIn(f"'{out}'", lines[0])
+            self.assertIn(os.strerror(errno.ENOTDIR), lines[0])
+        nested = os.path.join(self.outdir("extract-missing-parent"), "a", "b")
+        self.extract(self.legacy, nested, "--select", "Depth/*")
+        self.assertEqual(self.written(nested), ["Depth/000000.png"])
+
 
 if __name__ == "__main__":
     unittest.main()
