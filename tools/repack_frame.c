@@ -426,11 +426,23 @@ static hid_t write_image(struct repack_ctx *ctx, hid_t dst_group, const char *na
 
 static int finish_attributes(hid_t dataset, hid_t src, const h5img_layout *layout, struct original *orig)
 {
-    char record[2048];
     if (orig->attr_count && repack_copy_attributes(src, dataset, NULL, NULL) < 0) return -1;
     if (add_image_attrs(dataset, src, layout, orig) < 0) return -1;
-    format_original(orig, record, sizeof record);
-    return repack_write_string_attr(dataset, REPACK_ORIGINAL_ATTR, record);
+    /* Many filters with many values outgrow any fixed buffer, and a cut
+     * record would make --unpack rebuild a different dataset: grow until
+     * the whole record fits (append stops short when it does not). */
+    for (size_t size = 2048; size <= ((size_t)1 << 24); size *= 2) {
+        char *record = malloc(size);
+        if (!record) return -1;
+        format_original(orig, record, size);
+        if (strlen(record) + 1 < size) {
+            int rc = repack_write_string_attr(dataset, REPACK_ORIGINAL_ATTR, record);
+            free(record);
+            return rc;
+        }
+        free(record);
+    }
+    return -1;
 }
 
 /* Everything after the bytes are in memory and known to be an image. */

@@ -339,6 +339,31 @@ class VerifyAndEdgeCases(Workspace):
                 self.assertEqual(attr_items(old[path]), attr_items(new[path]), path)
             self.assertEqual(new["external"][()].tolist(), [0, 1, 2, 3])
 
+    def test_long_original_record_round_trips(self):
+        """H5IMG_ORIGINAL must hold a record of any length (here 16 optional filters with 16 values each, past
+        the old 2048-byte buffer) instead of silently cutting it, so --unpack restores every filter."""
+        src, packed, back = self.out("long.h5"), self.out("long_packed.h5"), self.out("long_back.h5")
+        image = (np.arange(64 * 48) % 251).astype(np.uint8).reshape(48, 64)
+        data = np.frombuffer(cv2.imencode(".png", image)[1].tobytes(), np.uint8)
+        with h5py.File(src, "w") as f:
+            dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+            dcpl.set_chunk((len(data),))
+            for i in range(16):  # not registered, so optional: HDF5 skips them but keeps them in the pipeline
+                dcpl.set_filter(40000 + i, h5py.h5z.FLAG_OPTIONAL, tuple(range(4000000000, 4000000016)))
+            group = f.create_group("Camera/00/mask")
+            dsid = h5py.h5d.create(group.id, b"0", h5py.h5t.NATIVE_UINT8, h5py.h5s.create_simple((len(data),)),
+                                   dcpl=dcpl)
+            dsid.write(h5py.h5s.ALL, h5py.h5s.ALL, data)
+        run(src, packed, check=0)
+        with h5py.File(packed, "r") as f:
+            record = f["Camera/00/mask/0"].attrs["H5IMG_ORIGINAL"]
+            record = record.decode() if isinstance(record, bytes) else record
+            self.assertGreater(len(record), 2048)
+            self.assertIn(" added=", record)
+        run("--unpack", packed, back, check=0)
+        with h5py.File(src, "r") as a, h5py.File(back, "r") as b:
+            assert_same_dataset(self, a["Camera/00/mask/0"], b["Camera/00/mask/0"], "Camera/00/mask/0")
+
 
 def kernel_copies(stderr):
     """(in the kernel, through memory) from the -v summary line."""
