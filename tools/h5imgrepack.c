@@ -46,7 +46,8 @@ static const char USAGE[] =
     "  OUT is written to a temporary file beside it (.OUT.tmp-PID), synced and\n"
     "  renamed into place, so OUT is either complete or absent. IN is opened\n"
     "  read-only. A repacked OUT uses the HDF5 1.10 file format (no chunk index\n"
-    "  per frame); an unpacked OUT uses the most compatible format.\n"
+    "  per frame); an unpacked OUT uses the most compatible format, or the 1.8\n"
+    "  format when an attribute is too big for it (over about 63 kB).\n"
     "\n"
     "  Frames stored contiguously in IN (the SMC layout) never pass through\n"
     "  h5imgrepack's memory: IN is mapped read-only, only the image headers are\n"
@@ -226,15 +227,24 @@ static uint64_t file_size(const char *path)
  * sizes, root group link ordering). A repacked file uses the 1.10 format:
  * there a single-chunk dataset needs no chunk B-tree, which otherwise costs
  * about 3 kB per frame. An unpacked file goes back to the most compatible
- * format, like the legacy files it restores. */
+ * format, like the legacy files it restores, unless an attribute is too
+ * big for it: that format keeps each attribute in one object header
+ * message (64 kB at most), and only the 1.8 format can store larger ones
+ * densely, as h5repack also chooses. */
+#define OLDEST_FORMAT_ATTRIBUTE_LIMIT (64u * 1024u - 1024u) /* headroom for name, type and space */
+
 static hid_t create_output(struct repack_ctx *ctx)
 {
     int unpack = ctx->opt->unpack;
+    H5F_libver_t low = H5F_LIBVER_V110;
+    if (unpack) low = ctx->largest_attribute > OLDEST_FORMAT_ATTRIBUTE_LIMIT ? H5F_LIBVER_V18 : H5F_LIBVER_EARLIEST;
+    if (unpack && low != H5F_LIBVER_EARLIEST)
+        tool_verbose("an attribute of %llu bytes needs the HDF5 1.8 file format", (unsigned long long)ctx->largest_attribute);
     hid_t fcpl = H5Fget_create_plist(ctx->in);
     hid_t fapl = repack_vfd_fapl(&ctx->source, !ctx->opt->no_sync, &ctx->output);
     hid_t out = -1;
     if (fcpl >= 0 && fapl >= 0 &&
-        (unpack || H5Pset_libver_bounds(fapl, H5F_LIBVER_V110, H5F_LIBVER_LATEST) >= 0))
+        (low == H5F_LIBVER_EARLIEST || H5Pset_libver_bounds(fapl, low, H5F_LIBVER_LATEST) >= 0))
         out = H5Fcreate(repack_safe_temp_path(), H5F_ACC_EXCL, fcpl, fapl);
     if (fapl >= 0) H5Pclose(fapl);
     if (fcpl >= 0) H5Pclose(fcpl);
@@ -303,7 +313,7 @@ static int repack_files(struct repack_ctx *ctx)
         return -1;
     }
     char where[1200];
-    if (repack_find_references(ctx->in, where, sizeof where) > 0) {
+    if (repack_find_references(ctx->in, where, sizeof where, &ctx->largest_attribute) > 0) {
         tool_error("'%s' holds HDF5 references (%s), which h5imgrepack cannot carry over: their targets move in "
                    "the new file; '%s' was not written",
                    ctx->opt->in, where, ctx->opt->out);

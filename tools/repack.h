@@ -103,6 +103,7 @@ struct repack_ctx {
     struct repack_seen *seen;
     size_t seen_count;
     size_t seen_capacity;
+    hsize_t largest_attribute; /* from repack_find_references */
 };
 
 /* ---- repack_walk.c ---- */
@@ -116,8 +117,10 @@ uint64_t repack_count_candidates(hid_t file, int unpack);
 
 /* 1 when some dataset or attribute of `file` holds object or region
  * references (`where` then names the first), 0 when none, -1 when the walk
- * failed. The tool cannot remap them into OUT. */
-int repack_find_references(hid_t file, char *where, size_t where_size);
+ * failed. The tool cannot remap them into OUT. The same pass sets
+ * *largest_attribute (if not NULL) to the data size of the largest
+ * attribute seen, which decides the file format --unpack needs. */
+int repack_find_references(hid_t file, char *where, size_t where_size, hsize_t *largest_attribute);
 
 /* ---- repack_frame.c ---- */
 

@@ -286,6 +286,7 @@ struct reference_search {
     const char *object;
     char *where;
     size_t where_size;
+    hsize_t largest_attribute; /* bytes of data, for the output's file format */
 };
 
 static int holds_references(hid_t type)
@@ -295,8 +296,8 @@ static int holds_references(hid_t type)
 
 static herr_t attribute_has_references(hid_t location, const char *name, const H5A_info_t *info, void *data)
 {
-    (void)info;
     struct reference_search *search = data;
+    if (info && info->data_size > search->largest_attribute) search->largest_attribute = info->data_size;
     hid_t attr = H5Aopen(location, name, H5P_DEFAULT);
     hid_t type = attr >= 0 ? H5Aget_type(attr) : -1;
     int found = holds_references(type);
@@ -328,10 +329,11 @@ static herr_t object_has_references(hid_t root, const char *name, const H5O_info
     return found ? 1 : 0;
 }
 
-int repack_find_references(hid_t file, char *where, size_t where_size)
+int repack_find_references(hid_t file, char *where, size_t where_size, hsize_t *largest_attribute)
 {
-    struct reference_search search = {NULL, where, where_size};
+    struct reference_search search = {NULL, where, where_size, 0};
     herr_t rc = H5Ovisit2(file, H5_INDEX_NAME, H5_ITER_INC, object_has_references, &search,
                           H5O_INFO_BASIC | H5O_INFO_NUM_ATTRS);
+    if (largest_attribute) *largest_attribute = search.largest_attribute;
     return rc < 0 ? -1 : rc > 0;
 }

@@ -364,6 +364,22 @@ class VerifyAndEdgeCases(Workspace):
         with h5py.File(src, "r") as a, h5py.File(back, "r") as b:
             assert_same_dataset(self, a["Camera/00/mask/0"], b["Camera/00/mask/0"], "Camera/00/mask/0")
 
+    def test_large_attribute_survives_unpack(self):
+        """An attribute over 64 kB (which the oldest file format cannot hold in an object header) must
+        round-trip through repack and --unpack with its value unchanged."""
+        src, packed, back = self.out("bigattr.h5"), self.out("bigattr_packed.h5"), self.out("bigattr_back.h5")
+        image = (np.arange(64 * 48) % 251).astype(np.uint8).reshape(48, 64)
+        big = np.arange(100 * 1024, dtype=np.uint32).astype(np.uint8)
+        with h5py.File(src, "w", libver=("v108", "latest")) as f:
+            f["Camera/00/mask/0"] = np.frombuffer(cv2.imencode(".png", image)[1].tobytes(), np.uint8)
+            f["Camera/00/mask/0"].attrs["big"] = big
+            f.attrs["big_root"] = big
+        run(src, packed, check=0)
+        run("--unpack", packed, back, check=0)
+        with h5py.File(back, "r") as f:
+            self.assertEqual(f["Camera/00/mask/0"].attrs["big"].tobytes(), big.tobytes())
+            self.assertEqual(f.attrs["big_root"].tobytes(), big.tobytes())
+
 
 def kernel_copies(stderr):
     """(in the kernel, through memory) from the -v summary line."""
