@@ -224,7 +224,8 @@ static uint64_t file_size(const char *path)
 }
 
 /* Create OUT's temporary file with IN's creation properties (user block,
- * sizes, root group link ordering). A repacked file uses the 1.10 format:
+ * sizes) and its root group's link and attribute ordering. A repacked
+ * file uses the 1.10 format:
  * there a single-chunk dataset needs no chunk B-tree, which otherwise costs
  * about 3 kB per frame. An unpacked file goes back to the most compatible
  * format, like the legacy files it restores, unless an attribute is too
@@ -232,6 +233,21 @@ static uint64_t file_size(const char *path)
  * message (64 kB at most), and only the 1.8 format can store larger ones
  * densely, as h5repack also chooses. */
 #define OLDEST_FORMAT_ATTRIBUTE_LIMIT (64u * 1024u - 1024u) /* headroom for name, type and space */
+/* H5Fget_create_plist does not say how IN's root group orders its links
+ * and attributes (the root's own creation properties hold that), and a
+ * file created without it loses the creation order of every root link. */
+static int copy_root_ordering(hid_t in, hid_t fcpl)
+{
+    hid_t root = H5Gopen2(in, "/", H5P_DEFAULT);
+    hid_t gcpl = root >= 0 ? H5Gget_create_plist(root) : -1;
+    unsigned links = 0, attributes = 0;
+    int ok = gcpl >= 0 && H5Pget_link_creation_order(gcpl, &links) >= 0 &&
+             H5Pget_attr_creation_order(gcpl, &attributes) >= 0 && H5Pset_link_creation_order(fcpl, links) >= 0 &&
+             H5Pset_attr_creation_order(fcpl, attributes) >= 0;
+    if (gcpl >= 0) H5Pclose(gcpl);
+    if (root >= 0) H5Gclose(root);
+    return ok ? 0 : -1;
+}
 
 static hid_t create_output(struct repack_ctx *ctx)
 {
@@ -241,6 +257,7 @@ static hid_t create_output(struct repack_ctx *ctx)
     if (unpack && low != H5F_LIBVER_EARLIEST)
         tool_verbose("an attribute of %llu bytes needs the HDF5 1.8 file format", (unsigned long long)ctx->largest_attribute);
     hid_t fcpl = H5Fget_create_plist(ctx->in);
+    if (fcpl >= 0 && copy_root_ordering(ctx->in, fcpl) < 0) fcpl = (H5Pclose(fcpl), -1);
     hid_t fapl = repack_vfd_fapl(&ctx->source, !ctx->opt->no_sync, &ctx->output);
     hid_t out = -1;
     if (fcpl >= 0 && fapl >= 0 &&

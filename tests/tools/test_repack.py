@@ -764,5 +764,44 @@ class CommandLine(unittest.TestCase):
             self.assertIn("h5imgrepack", result.stderr, args)
 
 
+
+def small_jpeg():
+    image = np.zeros((40, 50, 3), np.uint8)
+    image[10:20] = (200, 100, 50)
+    ok, data = cv2.imencode(".jpg", image)
+    if not ok:
+        raise RuntimeError("cv2.imencode failed")
+    return np.frombuffer(data.tobytes(), np.uint8)
+
+
+class Issue19Repack(Workspace):
+    """Defects of issue 19: what pack and --unpack must carry over that they lost."""
+
+    def round_trip(self, src):
+        packed, back = self.out("packed.h5"), self.out("back.h5")
+        run(src, packed, check=0)
+        run("--unpack", packed, back, check=0)
+        return packed, back
+
+    def test_root_link_creation_order_survives_both_ways(self):
+        """A root group that tracks and indexes link creation order (h5py track_order=True) keeps it in the
+        repacked and the unpacked file, and its links come back in creation order, not name order."""
+        src = self.out("ordered.h5")
+        names = ["zeta", "alpha", "frame", "mid"]
+        with h5py.File(src, "w", track_order=True) as f:
+            for name in names:
+                if name == "frame":
+                    f[name] = small_jpeg()
+                else:
+                    f[name] = np.arange(3)
+        order = h5py.h5p.CRT_ORDER_TRACKED | h5py.h5p.CRT_ORDER_INDEXED
+        for path in self.round_trip(src):
+            with h5py.File(path, "r") as f:
+                root = h5py.h5g.open(f.id, b"/")
+                self.assertEqual(root.get_create_plist().get_link_creation_order(), order, path)
+                seen = []
+                f.id.links.iterate(lambda name: seen.append(name.decode()), idx_type=h5py.h5.INDEX_CRT_ORDER)
+                self.assertEqual(seen, names, path)
+
 if __name__ == "__main__":
     unittest.main()
