@@ -30,6 +30,11 @@ typedef struct dump_options {
 typedef int (*dump_dataset_fn)(void *user, const char *path);
 int dump_walk(hid_t file, dump_dataset_fn fn, void *user);
 
+/* The same walk, with every hard-link path of the dataset (names[0] is the
+ * path dump_walk gives; the others follow in name order; NULL-terminated). */
+typedef int (*dump_object_fn)(void *user, const char *const *names, size_t count);
+int dump_walk_names(hid_t file, dump_object_fn fn, void *user);
+
 /* Whether a legacy candidate's first bytes carry a PNG/JPEG signature, and
  * its header when `info` is given (reads a prefix, grown until the header
  * parses; never the whole image unless it is tiny). Returns the codec,

@@ -52,12 +52,16 @@ struct selection {
     int out_of_memory;
 };
 
-static int selected(const dump_options *options, const char *path)
+/* The first of the dataset's names that --select matches (the first name
+ * when there is no --select), or NULL: a dataset with several hard links is
+ * selected by any of them and written under the one that matched. */
+static const char *selected(const dump_options *options, const char *const *names, size_t count)
 {
-    if (!options->select || !options->select[0]) return 1;
-    for (const char *const *p = options->select; *p; p++)
-        if (tool_path_match(*p, path)) return 1;
-    return 0;
+    if (!options->select || !options->select[0]) return names[0];
+    for (size_t i = 0; i < count; i++)
+        for (const char *const *p = options->select; *p; p++)
+            if (tool_path_match(*p, names[i])) return names[i];
+    return NULL;
 }
 
 /* Repacked datasets are images by their filter; legacy candidates only when
@@ -90,11 +94,12 @@ static int is_image_dataset(hid_t file, const char *path, int *mask)
     return image;
 }
 
-static int collect(void *user, const char *path)
+static int collect(void *user, const char *const *names, size_t count)
 {
     struct selection *s = user;
     int mask = 0;
-    if (!selected(s->options, path) || !is_image_dataset(s->file, path, &mask)) return 0;
+    const char *path = selected(s->options, names, count);
+    if (!path || !is_image_dataset(s->file, path, &mask)) return 0;
     if (s->masks->coco_rle && !mask) {
         s->not_masks++;
         return 0;
@@ -313,7 +318,7 @@ int dump_extract_masks(hid_t file, const dump_options *options, const dump_mask_
     if (check_extract_dir(options->extract_dir)) return TOOL_EXIT_FAILURE;
     static const dump_mask_options none = {0, 0, DUMP_DEFAULT_THRESHOLD};
     struct selection s = {options, masks ? masks : &none, file, NULL, 0, 0, 0, 0};
-    if (dump_walk(file, collect, &s) < 0) {
+    if (dump_walk_names(file, collect, &s) < 0) {
         tool_error("cannot walk the objects of %s", options->file);
         free_selection(&s);
         return TOOL_EXIT_FAILURE;

@@ -6,25 +6,104 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct walk {
+/* One hard link to a dataset, in the order the walk met it. */
+struct dataset_link {
+    haddr_t address;
+    size_t order;
+    char *path;
+};
+
+struct link_list {
+    struct dataset_link *links;
+    size_t count, capacity;
+};
+
+static herr_t visit_link(hid_t root, const char *name, const H5L_info_t *info, void *data)
+{
+    struct link_list *list = data;
+    if (info->type != H5L_TYPE_HARD) return 0;
+    H5O_info_t object;
+    if (H5Oget_info_by_name2(root, name, &object, H5O_INFO_BASIC, H5P_DEFAULT) < 0 || object.type != H5O_TYPE_DATASET)
+        return 0;
+    if (list->count == list->capacity) {
+        size_t capacity = list->capacity ? 2 * list->capacity : 256;
+        struct dataset_link *grown = realloc(list->links, capacity * sizeof *grown);
+        if (!grown) return -1;
+        list->links = grown;
+        list->capacity = capacity;
+    }
+    struct dataset_link *link = &list->links[list->count];
+    link->address = info->u.address;
+    link->order = list->count;
+    if (!(link->path = strdup(name))) return -1;
+    list->count++;
+    return 0;
+}
+
+static int compare_address_then_order(const void *pa, const void *pb)
+{
+    const struct dataset_link *a = pa, *b = pb;
+    if (a->address != b->address) return a->address < b->address ? -1 : 1;
+    return (a->order > b->order) - (a->order < b->order);
+}
+
+static int compare_first_order(const void *pa, const void *pb)
+{
+    const struct dataset_link *a = *(struct dataset_link *const *)pa, *b = *(struct dataset_link *const *)pb;
+    return (a->order > b->order) - (a->order < b->order);
+}
+
+/* Links are gathered first and grouped by object, because H5Ovisit gives
+ * each object only the first of its names, and --select must see them all. */
+int dump_walk_names(hid_t file, dump_object_fn fn, void *user)
+{
+    struct link_list list = {NULL, 0, 0};
+    herr_t visited = H5Lvisit(file, H5_INDEX_NAME, H5_ITER_INC, visit_link, &list);
+    int result = visited < 0 ? -1 : 0;
+    struct dataset_link **firsts = NULL;
+    const char **names = NULL;
+    size_t objects = 0;
+    if (result == 0 && list.count) {
+        qsort(list.links, list.count, sizeof *list.links, compare_address_then_order);
+        firsts = malloc(list.count * sizeof *firsts);
+        names = malloc((list.count + 1) * sizeof *names);
+        if (!firsts || !names) result = -1;
+        for (size_t i = 0; result == 0 && i < list.count; i++)
+            if (i == 0 || list.links[i].address != list.links[i - 1].address) firsts[objects++] = &list.links[i];
+        /* Objects in the order the walk met them: name order, as before. */
+        if (result == 0) qsort(firsts, objects, sizeof *firsts, compare_first_order);
+    }
+    const struct dataset_link *end = list.links + list.count;
+    for (size_t i = 0; result == 0 && i < objects; i++) {
+        size_t count = 0;
+        for (const struct dataset_link *l = firsts[i]; l < end && l->address == firsts[i]->address; l++)
+            names[count++] = l->path;
+        names[count] = NULL;
+        result = fn(user, names, count);
+    }
+    for (size_t i = 0; i < list.count; i++) free(list.links[i].path);
+    free(list.links);
+    free(firsts);
+    free(names);
+    return result;
+}
+
+struct first_name {
     dump_dataset_fn fn;
     void *user;
 };
 
-static herr_t visit_object(hid_t obj, const char *name, const H5O_info_t *info, void *data)
+static int call_with_first_name(void *user, const char *const *names, size_t count)
 {
-    struct walk *w = data;
-    if (info->type != H5O_TYPE_DATASET) return 0;
-    return w->fn(w->user, name);
+    (void)count;
+    const struct first_name *f = user;
+    return f->fn(f->user, names[0]);
 }
 
 int dump_walk(hid_t file, dump_dataset_fn fn, void *user)
 {
-    struct walk w = {fn, user};
-    /* H5Ovisit2 asks for only the basic info (type), which is all we need:
-     * the other fields cost a header read per object. */
-    herr_t result = H5Ovisit2(file, H5_INDEX_NAME, H5_ITER_INC, visit_object, &w, H5O_INFO_BASIC);
-    return (int)result;
+    struct first_name f = {fn, user};
+    return dump_walk_names(file, call_with_first_name, &f);
 }
 
 /* Read the first `count` bytes of a 1-D dataset. */

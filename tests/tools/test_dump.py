@@ -334,6 +334,26 @@ class DumpTest(unittest.TestCase):
         self.assertEqual(done.returncode, 1)
         self.assertIn("h5imgdump: error:", done.stderr)
 
+    def test_select_matches_every_hard_link_name(self):
+        """A dataset reachable by two hard links is selected by either name, and written once, under the name that
+        matched; without --select it is written once, under its first name."""
+        src = os.path.join(self.tmp, "hard-links.smc")
+        with h5py.File(src, "w") as f:
+            f["Camera/00/color/0"] = np.frombuffer(self.frames["Camera/00/color/0"], np.uint8)
+            f["Alias/frame/0"] = f["Camera/00/color/0"]  # sorts first: the walk meets this name first
+        for pattern, want in (("Camera/00/color/0", "Camera/00/color/000000.jpg"),
+                              ("Alias/**", "Alias/frame/000000.jpg"),
+                              ("Camera/**", "Camera/00/color/000000.jpg")):
+            out = self.outdir("hard-links")
+            self.extract(src, out, "--select", pattern)
+            self.assertEqual(self.written(out), [want], pattern)
+        out = self.outdir("hard-links")
+        self.extract(src, out, "--select", "Camera/**", "--select", "Alias/**")
+        self.assertEqual(self.written(out), ["Alias/frame/000000.jpg"])
+        out = self.outdir("hard-links")
+        self.extract(src, out)
+        self.assertEqual(self.written(out), ["Alias/frame/000000.jpg"])
+
     def test_corrupt_frame_reported_others_extracted(self):
         out = self.outdir("corrupt")
         done = self.extract(self.odd, out, "--format", "npy", "-j", "2", expect=2)
