@@ -6,6 +6,7 @@ packages=(
   build-essential cmake pkg-config valgrind lintian man-db
   libhdf5-dev hdf5-tools libspng-dev libturbojpeg0-dev libjpeg62-turbo-dev libdeflate-dev zlib1g-dev check
   python3-h5py python3-numpy python3-opencv python3-skimage python3-venv
+  libopenmpi-dev openmpi-bin
 )
 if [[ "${1:-}" == "--fuzz" ]]; then packages+=(clang libclang-rt-14-dev); fi
 
