@@ -1,5 +1,6 @@
 /* dump_scan.c: walking an HDF5 file's datasets, probing legacy frames' headers, natural path order. */
 #include "dump.h"
+#include "frame_candidate.h"
 #include "hdf5/image_detect.h"
 
 #include <ctype.h>
@@ -120,26 +121,6 @@ static int read_prefix(hid_t dataset, unsigned char *buffer, hsize_t count)
     return ok;
 }
 
-/* The shared detector's facts about the dataset, from HDF5. */
-static int is_candidate(hid_t dataset)
-{
-    hid_t type = H5Dget_type(dataset);
-    hid_t space = H5Dget_space(dataset);
-    h5img_frame_shape shape = {0};
-    if (type >= 0 && space >= 0) {
-        hssize_t points = H5Sget_simple_extent_npoints(space);
-        shape.integer_class = H5Tget_class(type) == H5T_INTEGER;
-        shape.type_size = H5Tget_size(type);
-        shape.is_unsigned = H5Tget_sign(type) == H5T_SGN_NONE;
-        shape.simple = H5Sget_simple_extent_type(space) == H5S_SIMPLE;
-        shape.rank = H5Sget_simple_extent_ndims(space);
-        shape.points = points > 0 ? (uint64_t)points : 0;
-    }
-    if (type >= 0) H5Tclose(type);
-    if (space >= 0) H5Sclose(space);
-    return h5img_frame_is_candidate(&shape);
-}
-
 h5img_codec dump_probe_legacy(hid_t dataset, const h5img_dataset_desc *desc, h5img_info *info,
                               h5img_status *probe_status)
 {
@@ -151,7 +132,7 @@ h5img_codec dump_probe_legacy(hid_t dataset, const h5img_dataset_desc *desc, h5i
     h5img_info scratch;
     h5img_layout layout;
     *probe_status = H5IMG_E_UNKNOWN_FORMAT;
-    if (!is_candidate(dataset)) return codec;
+    if (!tool_frame_is_candidate(dataset)) return codec;
     for (size_t want = h5img_frame_next_prefix(total, 0); want; want = h5img_frame_next_prefix(total, want)) {
         unsigned char *grown = realloc(buffer, want);
         if (!grown) break;

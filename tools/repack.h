@@ -139,8 +139,6 @@ enum repack_outcome repack_convert_frame(struct repack_ctx *ctx, hid_t src_group
 enum repack_outcome repack_restore_frame(struct repack_ctx *ctx, hid_t src_group, hid_t dst_group,
                                          const char *name, const char *path, hid_t lcpl);
 
-/* True for a 1-D, non-empty, 1-byte unsigned integer dataset. */
-int repack_is_byte_vector(hid_t dataset);
 /* A byte vector whose first bytes carry a PNG or JPEG signature. */
 int repack_looks_encoded(hid_t dataset);
 /* True for a dataset written by repack (filter and marker attribute). */

@@ -1,4 +1,5 @@
 /* repack_frame.c: turn one encoded 1-D uint8 dataset into a filtered image dataset, and back (--unpack). */
+#include "frame_candidate.h"
 #include "hdf5/image_detect.h"
 #include "repack.h"
 #include "util.h"
@@ -51,24 +52,6 @@ static const char *const IMAGE_ATTRS[] = {"CLASS", "IMAGE_VERSION", "IMAGE_SUBCL
 /* Small dataset helpers                                                     */
 /* ------------------------------------------------------------------------- */
 
-int repack_is_byte_vector(hid_t dataset)
-{
-    hid_t type = H5Dget_type(dataset);
-    hid_t space = H5Dget_space(dataset);
-    h5img_frame_shape shape = {0};
-    if (type >= 0 && space >= 0) {
-        hssize_t points = H5Sget_simple_extent_npoints(space);
-        shape.integer_class = H5Tget_class(type) == H5T_INTEGER;
-        shape.type_size = H5Tget_size(type);
-        shape.is_unsigned = H5Tget_sign(type) == H5T_SGN_NONE;
-        shape.simple = H5Sget_simple_extent_type(space) == H5S_SIMPLE;
-        shape.rank = H5Sget_simple_extent_ndims(space);
-        shape.points = points > 0 ? (uint64_t)points : 0;
-    }
-    if (type >= 0) H5Tclose(type);
-    if (space >= 0) H5Sclose(space);
-    return h5img_frame_is_candidate(&shape);
-}
 
 static int has_h5img_filter(hid_t dataset)
 {
@@ -96,7 +79,7 @@ int repack_looks_encoded(hid_t dataset)
     unsigned char head[8];
     hsize_t length = dataset_length(dataset);
     hsize_t head_size = length < sizeof head ? length : sizeof head;
-    return repack_is_byte_vector(dataset) && read_prefix(dataset, head_size, head) == 0 &&
+    return tool_frame_is_candidate(dataset) && read_prefix(dataset, head_size, head) == 0 &&
            has_signature(head, (size_t)head_size, length);
 }
 
@@ -534,7 +517,7 @@ enum repack_outcome repack_convert_frame(struct repack_ctx *ctx, hid_t src_group
     hid_t dataset = H5Dopen2(src_group, name, H5P_DEFAULT);
     if (dataset < 0) return REPACK_NOT_FRAME;
     enum repack_outcome outcome = REPACK_NOT_FRAME;
-    if (repack_is_byte_vector(dataset)) outcome = convert_dataset(ctx, dataset, src_group, dst_group, name, path, lcpl);
+    if (tool_frame_is_candidate(dataset)) outcome = convert_dataset(ctx, dataset, src_group, dst_group, name, path, lcpl);
     H5Dclose(dataset);
     return outcome;
 }
