@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +87,19 @@ char *dump_output_stem(const char *path)
     return stem;
 }
 
+/* No system call takes a path of PATH_MAX bytes or more; refusing it here
+ * keeps every later message, which names the path, within the reader's
+ * message buffer (PATH_MAX plus a sentence). Frees `out` when refused. */
+static char *within_path_max(char *out, char *message, size_t message_size)
+{
+    size_t length = strlen(out);
+    if (length < PATH_MAX) return out;
+    snprintf(message, message_size, "output path would be %zu bytes, over the system's limit of %d (PATH_MAX)",
+             length, PATH_MAX - 1);
+    free(out);
+    return NULL;
+}
+
 char *dump_output_path(const char *dir, const h5img_frame *frame, dump_format format, char *message,
                        size_t message_size)
 {
@@ -107,7 +121,7 @@ char *dump_output_path(const char *dir, const h5img_frame *frame, dump_format fo
     }
     snprintf(out, size, "%s/%s%s", dir, stem, ext);
     free(stem);
-    return out;
+    return within_path_max(out, message, message_size);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -127,6 +141,21 @@ static int write_all(int fd, const void *data, size_t size)
     return 0;
 }
 
+#define TEMP_SUFFIX ".h5imgdump-XXXXXX"
+
+/* How much of the output's base name the temporary name keeps: all of it
+ * when "." + base + TEMP_SUFFIX fits NAME_MAX, else a prefix that does,
+ * cut before a UTF-8 continuation byte so the name stays readable. */
+static int temp_base_length(const char *base)
+{
+    size_t room = NAME_MAX - 1 - (sizeof TEMP_SUFFIX - 1);
+    size_t length = strlen(base);
+    if (length <= room) return (int)length;
+    length = room;
+    while (length > 0 && ((unsigned char)base[length] & 0xC0) == 0x80) length--;
+    return (int)length;
+}
+
 /* Two parts (header + body) so no format needs a joined copy of the pixels. */
 static h5img_status write_atomically(const char *target, const void *head, size_t head_size, const void *body,
                                      size_t body_size, char *message, size_t message_size)
@@ -137,12 +166,13 @@ static h5img_status write_atomically(const char *target, const void *head, size_
     }
     const char *slash = strrchr(target, '/');
     int dir_length = slash ? (int)(slash - target + 1) : 0;
-    size_t size = strlen(target) + 32;
+    size_t size = strlen(target) + sizeof TEMP_SUFFIX + 1;
     char *temp = malloc(size);
     if (!temp) return H5IMG_E_NOMEM;
     /* A hidden name in the same directory: rename() is then atomic, and a
      * leftover (kill -9) is recognisable and never mistaken for a frame. */
-    snprintf(temp, size, "%.*s.%s.h5imgdump-XXXXXX", dir_length, target, target + dir_length);
+    snprintf(temp, size, "%.*s.%.*s" TEMP_SUFFIX, dir_length, target, temp_base_length(target + dir_length),
+             target + dir_length);
     int fd = mkstemp(temp);
     if (fd < 0) {
         snprintf(message, message_size, "cannot create a temporary file beside %s: %s", target, strerror(errno));
@@ -280,7 +310,7 @@ char *dump_rle_output_path(const char *dir, const h5img_frame *frame, char *mess
         return NULL;
     }
     memcpy(json + length - 4, ".json", 6);
-    return json;
+    return within_path_max(json, message, message_size); /* one byte longer than the npy name */
 }
 
 h5img_status dump_write_rle(const char *target, const h5img_frame *frame, unsigned threshold, char *message,

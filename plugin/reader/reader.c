@@ -3,6 +3,7 @@
 #include "hdf5/image_detect.h"
 #include "reader_internal.h"
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,7 +14,12 @@
 /* The public header passes hid_t as int64_t; this keeps that honest. */
 _Static_assert(sizeof(hid_t) == sizeof(int64_t), "hid_t is expected to be a 64-bit integer (HDF5 >= 1.10)");
 
-#define READER_MESSAGE_SIZE 256
+/* A frame's message may name its output file (h5imgdump's writer refuses
+ * paths of PATH_MAX bytes or more before naming them) and then give the
+ * reason, so it holds a whole path and a sentence around it. */
+#define READER_MESSAGE_SIZE (PATH_MAX + 1024)
+/* HDF5's sentences name objects, and link names have no length limit. */
+#define READER_REASON_SIZE 1024
 
 enum slot_state { SLOT_EMPTY, SLOT_READY, SLOT_DONE };
 
@@ -84,7 +90,7 @@ static int reserve(unsigned char **buffer, size_t *capacity, size_t size)
 static herr_t keep_first_error(unsigned n, const H5E_error2_t *error, void *data)
 {
     char *out = data;
-    if (n == 0 && error->desc) snprintf(out, 128, "%s", error->desc);
+    if (n == 0 && error->desc) snprintf(out, READER_REASON_SIZE, "%s", error->desc);
     return 0;
 }
 
@@ -188,7 +194,7 @@ static h5img_status describe_space(hid_t dataset, h5img_dataset_desc *desc, int 
 
 h5img_status h5img_describe_dataset(hid_t dataset, h5img_dataset_desc *desc)
 {
-    char reason[128];
+    char reason[READER_REASON_SIZE];
     memset(desc, 0, sizeof *desc);
     desc->storage = H5IMG_STORAGE_NONE;
     desc->params_status = H5IMG_E_ARGUMENT;
@@ -217,7 +223,7 @@ static const hsize_t origin[H5IMG_DESC_MAX_RANK] = {0};
 h5img_status h5img_stored_size(hid_t dataset, const h5img_dataset_desc *desc, size_t *size, char *message,
                                size_t message_size)
 {
-    char reason[128];
+    char reason[READER_REASON_SIZE];
     *size = 0;
     if (desc->storage == H5IMG_STORAGE_LEGACY) {
         *size = (size_t)desc->dims[0];
@@ -236,7 +242,7 @@ h5img_status h5img_stored_size(hid_t dataset, const h5img_dataset_desc *desc, si
 static h5img_status read_repacked(hid_t dataset, unsigned char *buffer, size_t size, char *message,
                                   size_t message_size)
 {
-    char reason[128];
+    char reason[READER_REASON_SIZE];
     uint32_t skipped = 0;
     if (H5Dread_chunk(dataset, H5P_DEFAULT, origin, &skipped, buffer) < 0)
         return say(message, message_size, H5IMG_E_HDF5, "cannot read the stored chunk: %s", hdf5_reason(reason));
@@ -248,7 +254,7 @@ static h5img_status read_repacked(hid_t dataset, unsigned char *buffer, size_t s
 
 static h5img_status read_legacy(hid_t dataset, unsigned char *buffer, char *message, size_t message_size)
 {
-    char reason[128];
+    char reason[READER_REASON_SIZE];
     if (H5Dread(dataset, H5T_NATIVE_UCHAR, H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer) < 0)
         return say(message, message_size, H5IMG_E_HDF5, "cannot read the encoded bytes: %s", hdf5_reason(reason));
     return H5IMG_OK;
@@ -313,7 +319,7 @@ static h5img_status legacy_layout(const h5img_reader *r, struct slot *s)
 static h5img_status read_into_slot(const h5img_reader *r, hid_t file, struct slot *s)
 {
     h5img_frame *f = &s->frame;
-    char reason[128];
+    char reason[READER_REASON_SIZE];
     hid_t dataset = H5Dopen2(file, f->path, H5P_DEFAULT);
     if (dataset < 0)
         return say(s->message, sizeof s->message, H5IMG_E_HDF5, "cannot open the dataset: %s", hdf5_reason(reason));

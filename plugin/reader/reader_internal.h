@@ -23,7 +23,7 @@ typedef struct h5img_dataset_desc {
      * checking them against the dataspace and chunking succeeded. */
     h5img_status params_status;
     h5img_params params;
-    char message[256];
+    char message[1280]; /* room for HDF5's reason (up to 1 KiB) and the sentence around it */
 } h5img_dataset_desc;
 
 /* Fill *desc from an open dataset. Returns H5IMG_E_HDF5 only when HDF5

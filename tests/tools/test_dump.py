@@ -449,6 +449,54 @@ class DumpTest(unittest.TestCase):
         leftovers = [p for p in glob.glob(os.path.join(out, "**", ".*"), recursive=True)]
         self.assertEqual(leftovers, [])
 
+    def test_frame_names_near_name_max(self):
+        """A frame whose file name is 254 bytes (NAME_MAX is 255) is written: the temporary name beside it must fit
+        NAME_MAX too, whatever the frame name's length."""
+        src = os.path.join(self.tmp, "long-name.smc")
+        name = "n" * 250
+        with h5py.File(src, "w") as f:
+            f[f"Camera/00/color/{name}"] = np.frombuffer(self.frames["Camera/00/color/0"], np.uint8)
+        out = self.outdir("long-name")
+        self.extract(src, out)
+        self.assertEqual(self.written(out), [f"Camera/00/color/{name}.jpg"])
+        with open(os.path.join(out, "Camera/00/color", name + ".jpg"), "rb") as f:
+            self.assertEqual(f.read(), self.frames["Camera/00/color/0"])
+        self.assertEqual(glob.glob(os.path.join(out, "**", ".*"), recursive=True), [])
+
+    def test_long_paths_in_messages_are_not_cut(self):
+        """A frame's message names its output path in full, however long (here over 600 bytes), and still ends with
+        the reason: the reader's message buffers used to cut it at 256 bytes."""
+        src = os.path.join(self.tmp, "too-long-name.smc")
+        name = "m" * 253  # 253 + ".jpg" is over NAME_MAX
+        with h5py.File(src, "w") as f:
+            f[f"Camera/00/color/{name}"] = np.frombuffer(self.frames["Camera/00/color/0"], np.uint8)
+        out = os.path.join(self.outdir("deep"), *(["d" * 100] * 5))
+        done = self.extract(src, out, expect=2)
+        target = os.path.join(out, "Camera/00/color", name + ".jpg")
+        self.assertGreater(len(target), 600)
+        self.assertIn(f"h5imgdump: error: Camera/00/color/{name}: cannot write {target}: "
+                      f"{os.strerror(errno.ENAMETOOLONG)}\n", done.stderr)
+        self.assertEqual(glob.glob(os.path.join(out, "**", ".*"), recursive=True), [])
+
+    def test_output_paths_of_path_max_bytes_are_refused(self):
+        """An output path of PATH_MAX bytes or more is refused with its length and the limit, before any system call
+        or message uses it: that is what lets the reader's messages hold a whole path and a reason."""
+        path_max = os.pathconf("/", "PC_PATH_MAX")
+        src = os.path.join(self.tmp, "path-max.smc")
+        name = "p" * 200
+        with h5py.File(src, "w") as f:
+            f[f"Camera/00/color/{name}"] = np.frombuffer(self.frames["Camera/00/color/0"], np.uint8)
+        out = self.outdir("path-max")
+        while len(out) < path_max - 200:
+            out = os.path.join(out, "e" * 150)
+        target = os.path.join(out, "Camera/00/color", name + ".jpg")
+        self.assertLess(len(out), path_max)
+        self.assertGreaterEqual(len(target), path_max)
+        done = self.extract(src, out, expect=2)
+        self.assertIn(f"h5imgdump: error: Camera/00/color/{name}: output path would be {len(target)} bytes, over the "
+                      f"system's limit of {path_max - 1} (PATH_MAX)\n", done.stderr)
+        self.assertEqual(self.written(out), [])
+
     def test_summary_of_a_file_without_images(self):
         src = os.path.join(self.tmp, "no-images.h5")
         with h5py.File(src, "w") as f:
