@@ -92,6 +92,8 @@ struct repack_seen {
     char *out_path;
 };
 
+struct repack_type; /* repack_types.c */
+
 struct repack_ctx {
     const struct repack_options *opt;
     hid_t in;
@@ -103,6 +105,9 @@ struct repack_ctx {
     struct repack_seen *seen;
     size_t seen_count;
     size_t seen_capacity;
+    struct repack_type *types; /* IN's committed datatypes met so far and their OUT copies */
+    size_t type_count;
+    size_t type_capacity;
     hsize_t largest_attribute; /* from repack_find_references */
 };
 
@@ -148,14 +153,41 @@ int repack_is_converted(hid_t dataset);
 
 /* Copy every attribute of src to dst, except names listed in `skip`
  * (NULL-terminated, may be NULL) and, when skip_csv is given, names in that
- * comma-separated list. Order follows creation order when tracked. */
-int repack_copy_attributes(hid_t src, hid_t dst, const char *const *skip, const char *skip_csv);
+ * comma-separated list. Order follows creation order when tracked; an
+ * attribute whose type is committed in IN uses OUT's copy of that type. */
+int repack_copy_attributes(struct repack_ctx *ctx, hid_t src, hid_t dst, const char *const *skip,
+                           const char *skip_csv);
 /* Write a scalar fixed-length, null-terminated ASCII string attribute, the
  * form the HDF5 Image specification and H5LT use. */
 int repack_write_string_attr(hid_t obj, const char *name, const char *value);
 /* Read a scalar string attribute (fixed or variable length) into a malloc()ed
  * string; NULL when absent or not a string. */
 char *repack_read_string_attr(hid_t obj, const char *name);
+
+/* ---- repack_types.c ---- */
+
+/* IN's committed datatypes keep one committed OUT type each: shared where
+ * IN shares one, distinct where IN has two of the same definition. */
+
+/* When in_type (of the object at `path`) is committed in IN, set *out_type
+ * to OUT's type for it, committing it without a name on first use; the
+ * handle belongs to ctx (do not close it). Otherwise *out_type = -1.
+ * Returns 0, or -1 after tool_error. */
+int repack_output_type(struct repack_ctx *ctx, hid_t in_type, const char *path, hid_t *out_type);
+/* The named datatype `name` of src becomes `name` in dst: committed there
+ * with its attributes, or a link to OUT's type when a use came first. */
+int repack_copy_named_type(struct repack_ctx *ctx, hid_t src, hid_t dst, const char *name, const char *path,
+                           hid_t lcpl);
+/* Close OUT's types (before OUT is closed) and forget them. */
+void repack_types_close(struct repack_ctx *ctx);
+
+/* ---- repack_dataset.c ---- */
+
+/* Copy dataset `name` of src_group as it is: H5Ocopy, except when its type
+ * or an attribute's is committed, where it is rebuilt around OUT's
+ * committed types (H5Ocopy would give each use an anonymous copy). */
+int repack_copy_dataset(struct repack_ctx *ctx, hid_t src_group, hid_t dst_group, const char *name, const char *path,
+                        hid_t lcpl);
 
 /* ---- repack_safe.c ---- */
 

@@ -2,10 +2,12 @@
 #include "repack.h"
 #include "util.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct attr_copy {
+    struct repack_ctx *ctx;
     hid_t dst;
     const char *const *skip;
     const char *skip_csv;
@@ -31,27 +33,35 @@ static int name_in_csv(const char *name, const char *csv)
     return 0;
 }
 
-/* The attribute's type, detached from the source file: a committed datatype
- * of IN cannot be used to create an attribute in OUT. */
-static hid_t transient_type(hid_t attr)
+/* The attribute's type, detached from the source file (a committed datatype
+ * of IN cannot be used in OUT), for reading and writing; *stored_type is
+ * OUT's committed type when IN's is committed, else the detached copy. */
+static hid_t transient_type(struct repack_ctx *ctx, hid_t attr, const char *name, hid_t *stored_type)
 {
     hid_t stored = H5Aget_type(attr);
     if (stored < 0) return -1;
     hid_t copy = H5Tcopy(stored);
+    hid_t committed = -1;
+    char label[300];
+    snprintf(label, sizeof label, "attribute '%s'", name);
+    int rc = copy >= 0 ? repack_output_type(ctx, stored, label, &committed) : -1;
     H5Tclose(stored);
+    if (rc < 0 && copy >= 0) copy = (H5Tclose(copy), -1);
+    *stored_type = committed >= 0 ? committed : copy;
     return copy;
 }
 
-static int copy_one_attribute(hid_t src_attr, hid_t dst, const char *name, H5T_cset_t cset)
+static int copy_one_attribute(struct repack_ctx *ctx, hid_t src_attr, hid_t dst, const char *name, H5T_cset_t cset)
 {
     int rc = -1;
-    hid_t type = transient_type(src_attr);
+    hid_t stored = -1;
+    hid_t type = transient_type(ctx, src_attr, name, &stored);
     hid_t space = H5Aget_space(src_attr);
     hid_t acpl = H5Pcreate(H5P_ATTRIBUTE_CREATE);
     hid_t dst_attr = -1;
     void *buf = NULL;
     if (type < 0 || space < 0 || acpl < 0 || H5Pset_char_encoding(acpl, cset) < 0) goto done;
-    dst_attr = H5Acreate2(dst, name, type, space, acpl, H5P_DEFAULT);
+    dst_attr = H5Acreate2(dst, name, stored, space, acpl, H5P_DEFAULT);
     if (dst_attr < 0) goto done;
     hssize_t points = H5Sget_simple_extent_npoints(space);
     size_t size = H5Tget_size(type);
@@ -79,8 +89,10 @@ static herr_t attribute_visitor(hid_t location, const char *name, const H5A_info
     struct attr_copy *copy = data;
     if (name_in_list(name, copy->skip) || name_in_csv(name, copy->skip_csv)) return 0;
     hid_t attr = H5Aopen(location, name, H5P_DEFAULT);
-    if (attr < 0 || copy_one_attribute(attr, copy->dst, name, info->cset) < 0) {
-        tool_error("cannot copy attribute '%s'", name);
+    if (attr < 0 || copy_one_attribute(copy->ctx, attr, copy->dst, name, info->cset) < 0) {
+        char object[1024];
+        ssize_t length = H5Iget_name(location, object, sizeof object);
+        tool_error("%s: cannot copy attribute '%s'", length > 0 ? object : "(an object without a name)", name);
         copy->failed = 1;
     }
     if (attr >= 0) H5Aclose(attr);
@@ -95,6 +107,7 @@ static H5_index_t attribute_index(hid_t obj)
     H5I_type_t kind = H5Iget_type(obj);
     if (kind == H5I_DATASET) ocpl = H5Dget_create_plist(obj);
     else if (kind == H5I_GROUP) ocpl = H5Gget_create_plist(obj);
+    else if (kind == H5I_DATATYPE) ocpl = H5Tget_create_plist(obj);
     if (ocpl >= 0) {
         if (H5Pget_attr_creation_order(ocpl, &flags) < 0) flags = 0;
         H5Pclose(ocpl);
@@ -102,9 +115,10 @@ static H5_index_t attribute_index(hid_t obj)
     return (flags & H5P_CRT_ORDER_INDEXED) ? H5_INDEX_CRT_ORDER : H5_INDEX_NAME;
 }
 
-int repack_copy_attributes(hid_t src, hid_t dst, const char *const *skip, const char *skip_csv)
+int repack_copy_attributes(struct repack_ctx *ctx, hid_t src, hid_t dst, const char *const *skip,
+                           const char *skip_csv)
 {
-    struct attr_copy copy = {dst, skip, skip_csv, 0};
+    struct attr_copy copy = {ctx, dst, skip, skip_csv, 0};
     hsize_t index = 0;
     herr_t rc = H5Aiterate2(src, attribute_index(src), H5_ITER_INC, &index, attribute_visitor, &copy);
     return rc < 0 || copy.failed ? -1 : 0;

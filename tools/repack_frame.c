@@ -88,6 +88,14 @@ int repack_is_converted(hid_t dataset)
     return H5Aexists(dataset, REPACK_ORIGINAL_ATTR) > 0 && has_h5img_filter(dataset);
 }
 
+static int has_committed_type(hid_t dataset)
+{
+    hid_t type = H5Dget_type(dataset);
+    int committed = type >= 0 && H5Tcommitted(type) > 0;
+    if (type >= 0) H5Tclose(type);
+    return committed;
+}
+
 static hsize_t dataset_length(hid_t dataset)
 {
     hid_t space = H5Dget_space(dataset);
@@ -111,19 +119,13 @@ static int read_prefix(hid_t dataset, hsize_t count, void *buf)
     return rc;
 }
 
-/* The dataset as it is, under the same name: how frames stay raw. */
-static int copy_as_is(hid_t src_group, hid_t dst_group, const char *name, hid_t lcpl)
-{
-    return H5Ocopy(src_group, name, dst_group, name, H5P_DEFAULT, lcpl) < 0 ? -1 : 0;
-}
-
 static enum repack_outcome keep_raw(struct repack_ctx *ctx, hid_t src_group, hid_t dst_group, const char *name,
                                     const char *path, hid_t lcpl, const char *reason)
 {
     /* Not the frame's fault: OUT is lost. HDF5 1.10 can crash in H5Ocopy
      * after a failed write, and OUT is deleted anyway. */
     if (repack_output_failed(ctx)) return REPACK_FAILED;
-    if (copy_as_is(src_group, dst_group, name, lcpl) < 0) {
+    if (repack_copy_dataset(ctx, src_group, dst_group, name, path, lcpl) < 0) {
         tool_error("%s: cannot copy the dataset as it is (after: %s)", path, reason);
         return REPACK_FAILED;
     }
@@ -407,9 +409,9 @@ static hid_t write_image(struct repack_ctx *ctx, hid_t dst_group, const char *na
     return dataset;
 }
 
-static int finish_attributes(hid_t dataset, hid_t src, const h5img_layout *layout, struct original *orig)
+static int finish_attributes(struct repack_ctx *ctx, hid_t dataset, hid_t src, const h5img_layout *layout, struct original *orig)
 {
-    if (orig->attr_count && repack_copy_attributes(src, dataset, NULL, NULL) < 0) return -1;
+    if (orig->attr_count && repack_copy_attributes(ctx, src, dataset, NULL, NULL) < 0) return -1;
     if (add_image_attrs(dataset, src, layout, orig) < 0) return -1;
     /* Many filters with many values outgrow any fixed buffer, and a cut
      * record would make --unpack rebuild a different dataset: grow until
@@ -455,7 +457,7 @@ static enum repack_outcome convert_bytes(struct repack_ctx *ctx, hid_t src, hid_
     hid_t dataset = write_image(ctx, dst_group, name, lcpl, &layout, info.codec, orig, bytes, size);
     if (dataset < 0)
         return keep_raw(ctx, src_group, dst_group, name, path, lcpl, "HDF5 refused the image dataset");
-    int rc = finish_attributes(dataset, src, &layout, orig);
+    int rc = finish_attributes(ctx, dataset, src, &layout, orig);
     H5Dclose(dataset);
     if (rc < 0) {
         tool_error("%s: cannot write the attributes of the converted dataset", path);
@@ -493,6 +495,9 @@ static enum repack_outcome convert_dataset(struct repack_ctx *ctx, hid_t dataset
         return keep_raw(ctx, src_group, dst_group, name, path, lcpl, "already carries " REPACK_ORIGINAL_ATTR);
     if (length > h5img_max_chunk_bytes())
         return keep_raw(ctx, src_group, dst_group, name, path, lcpl, "larger than the chunk size limit");
+    /* The image dataset's type is the filter's, and --unpack writes plain bytes. */
+    if (has_committed_type(dataset))
+        return keep_raw(ctx, src_group, dst_group, name, path, lcpl, "its datatype is a committed (named) one");
     if (mapped)
         return convert_bytes(ctx, dataset, src_group, dst_group, name, path, lcpl, rule, mapped, (size_t)length,
                              &orig);
@@ -594,7 +599,7 @@ static enum repack_outcome restore_dataset(struct repack_ctx *ctx, hid_t dataset
     }
     static const char *const skip[] = {REPACK_ORIGINAL_ATTR, NULL};
     hid_t restored = H5Dopen2(dst_group, name, H5P_DEFAULT);
-    rc = restored >= 0 ? repack_copy_attributes(dataset, restored, skip, orig.added) : -1;
+    rc = restored >= 0 ? repack_copy_attributes(ctx, dataset, restored, skip, orig.added) : -1;
     if (restored >= 0) H5Dclose(restored);
     if (rc < 0) {
         tool_error("%s: cannot copy the attributes back", path);

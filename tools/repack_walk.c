@@ -122,7 +122,7 @@ static int copy_group(struct repack_ctx *ctx, hid_t src, hid_t dst, const char *
     if (dst_group >= 0) {
         ctx->stats.groups++;
         tool_verbose("%s/", path);
-        rc = repack_copy_attributes(src_group, dst_group, NULL, NULL);
+        rc = repack_copy_attributes(ctx, src_group, dst_group, NULL, NULL);
         if (rc == 0) rc = copy_group_contents(ctx, src_group, dst_group, path);
     } else {
         tool_error("%s: cannot create the group", path);
@@ -139,10 +139,7 @@ static int copy_dataset(struct repack_ctx *ctx, hid_t src, hid_t dst, const char
                                                    : repack_convert_frame(ctx, src, dst, name, path, lcpl);
     if (outcome == REPACK_FAILED) return -1;
     if (outcome != REPACK_NOT_FRAME) return 0;
-    if (H5Ocopy(src, name, dst, name, H5P_DEFAULT, lcpl) < 0) {
-        tool_error("%s: cannot copy the dataset", path);
-        return -1;
-    }
+    if (repack_copy_dataset(ctx, src, dst, name, path, lcpl) < 0) return -1;
     ctx->stats.copied++;
     tool_verbose("%s: copied as it is", path);
     return 0;
@@ -167,6 +164,7 @@ static int copy_object(struct repack_ctx *ctx, hid_t src, hid_t dst, const char 
     switch (info.type) {
     case H5O_TYPE_GROUP: return copy_group(ctx, src, dst, name, path, lcpl);
     case H5O_TYPE_DATASET: return copy_dataset(ctx, src, dst, name, path, lcpl);
+    case H5O_TYPE_NAMED_DATATYPE: return repack_copy_named_type(ctx, src, dst, name, path, lcpl);
     default:
         ctx->stats.copied++;
         return H5Ocopy(src, name, dst, name, H5P_DEFAULT, lcpl) < 0 ? -1 : 0;
@@ -234,10 +232,11 @@ int repack_walk(struct repack_ctx *ctx)
     if (src >= 0 && H5Oget_info2(src, &root, H5O_INFO_BASIC) >= 0 && root.rc > 1 && remember(ctx, root.addr, "/") < 0)
         src = (H5Gclose(src), -1);
     if (src >= 0 && dst >= 0) {
-        rc = repack_copy_attributes(src, dst, NULL, NULL);
+        rc = repack_copy_attributes(ctx, src, dst, NULL, NULL);
         if (rc < 0) tool_error("/: cannot copy the root group's attributes");
         if (rc == 0) rc = copy_group_contents(ctx, src, dst, "/");
     }
+    repack_types_close(ctx);
     if (dst >= 0) H5Gclose(dst);
     if (src >= 0) H5Gclose(src);
     return rc;

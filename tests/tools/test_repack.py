@@ -803,5 +803,67 @@ class Issue19Repack(Workspace):
                 f.id.links.iterate(lambda name: seen.append(name.decode()), idx_type=h5py.h5.INDEX_CRT_ORDER)
                 self.assertEqual(seen, names, path)
 
+    def test_committed_datatypes_stay_committed_and_shared_as_they_were(self):
+        """Named datatypes, and the datasets and attributes that use them, stay committed both ways: two
+        distinct types with the same definition stay two objects, a type with two hard links stays one, each
+        keeps its own attributes, and the data are equal. A dataset is met in the walk before its type. A frame
+        whose type is committed stays raw bytes (listed) rather than lose its type; other frames still convert."""
+        src = self.out("named.h5")
+        pair = np.dtype([("x", "<i4"), ("y", "<f8")])
+        with h5py.File(src, "w") as f:
+            f["frames/cam/0"] = small_jpeg()
+            f["t_one"] = pair
+            f["t_two"] = pair  # same definition, another object
+            f["t_one"].attrs["unit"] = "one"
+            f["t_two"].attrs["unit"] = "two"
+            f["shared/t"] = np.dtype("<u2")
+            f["shared_again"] = f["shared/t"]  # a second hard link to the same type
+            data = np.array([(1, 0.5), (2, 1.5)], dtype=pair)
+            f.create_dataset("a_points", data=data, dtype=f["t_one"])  # before t_one in name order
+            f.create_dataset("b_points", data=data, dtype=f["t_two"], chunks=(1,), compression="gzip")
+            f.create_dataset("shared/values", data=np.arange(5, dtype="<u2"), dtype=f["shared_again"])
+            f["a_points"].attrs.create("tag", np.array([7, 8], dtype="<u2"), dtype=f["shared/t"])
+            f.attrs.create("root_tag", data[0], dtype=f["t_two"])
+            f["byte"] = np.dtype("u1")
+            f.create_dataset("frames/named", data=small_jpeg(), dtype=f["byte"])
+        packed, back = self.out("packed.h5"), self.out("back.h5")
+        result = run(src, packed, check=0)
+        self.assertIn("/frames/named: its datatype is a committed (named) one", result.stderr)
+        run("--unpack", packed, back, check=0)
+        for path in (packed, back):
+            with h5py.File(src, "r") as old, h5py.File(path, "r") as new:
+                for name in ("t_one", "t_two", "shared/t", "shared_again"):
+                    self.assertIsInstance(new[name], h5py.Datatype, (path, name))
+                    self.assertEqual(new[name].dtype, old[name].dtype, (path, name))
+                    self.assertEqual(attr_items(new[name]), attr_items(old[name]), (path, name))
+                addr = {name: h5py.h5o.get_info(new[name].id).addr for name in ("t_one", "t_two", "shared/t",
+                                                                                 "shared_again")}
+                self.assertNotEqual(addr["t_one"], addr["t_two"], path)
+                self.assertEqual(addr["shared/t"], addr["shared_again"], path)
+                for name in ("t_one", "shared/t"):  # links plus uses: nothing copied twice, nothing lost
+                    rc = h5py.h5o.get_info(new[name].id).rc
+                    self.assertEqual(rc, h5py.h5o.get_info(old[name].id).rc, (path, name))
+                uses = (("a_points", "t_one"), ("b_points", "t_two"), ("shared/values", "shared/t"),
+                        ("frames/named", "byte"))  # the frame with a committed type stays raw, its type kept
+                for name, type_name in uses:
+                    stored = new[name].id.get_type()
+                    self.assertTrue(stored.committed(), (path, name))
+                    self.assertEqual(h5py.h5o.get_info(stored).addr, h5py.h5o.get_info(new[type_name].id).addr,
+                                     (path, name))
+                    assert_same_dataset(self, old[name], new[name], name)
+                    self.assertEqual(attr_items(new[name]), attr_items(old[name]), (path, name))
+                tag = new["a_points"].attrs.get_id("tag").get_type()
+                self.assertTrue(tag.committed(), path)
+                self.assertEqual(h5py.h5o.get_info(tag).addr, h5py.h5o.get_info(new["shared/t"].id).addr, path)
+                root_tag = new.attrs.get_id("root_tag").get_type()
+                self.assertTrue(root_tag.committed(), path)
+                self.assertEqual(h5py.h5o.get_info(root_tag).addr, h5py.h5o.get_info(new["t_two"].id).addr, path)
+                self.assertEqual(new.attrs["root_tag"].tolist(), old.attrs["root_tag"].tolist(), path)
+        with h5py.File(packed, "r") as f:
+            self.assertEqual(f["frames/cam/0"].shape, (40, 50, 3))  # the frame was still converted
+        with h5py.File(src, "r") as old, h5py.File(back, "r") as new:
+            self.assertEqual(new["frames/cam/0"][()].tobytes(), old["frames/cam/0"][()].tobytes())
+
+
 if __name__ == "__main__":
     unittest.main()
