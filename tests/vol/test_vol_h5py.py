@@ -177,5 +177,63 @@ class ConnectorTest(unittest.TestCase):
         os.unlink(path)
 
 
+class HeaderReadTest(unittest.TestCase):
+    """The connector reads a frame's header straight from the file's descriptor only for a
+    read-only sec2 file with contiguous storage (vol_prefix.c); every other storage and
+    access must give the same view, and H5IMG_FORCE_PORTABLE=1 (HDF5's read path) too."""
+
+    FRAME = "/Camera/25/color/1"
+
+    def make_variants(self):
+        path = os.path.join(env("H5IMG_TEST_DIR"), f"h5py_header_{os.getpid()}.h5")
+        without_connector("""
+            import sys, h5py, numpy as np
+            with h5py.File(sys.argv[2], "r") as source:
+                data = source[sys.argv[3]][()]
+            # A user block moves every address: the header's offset must include it.
+            with h5py.File(sys.argv[1], "w", userblock_size=4096) as f:
+                f["contiguous"] = data
+                f.create_dataset("chunked", data=data, chunks=(4096,))
+                f.create_dataset("compressed", data=data, chunks=(len(data),), compression="gzip")
+                space = h5py.h5s.create_simple((len(data),))
+                plist = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+                plist.set_layout(h5py.h5d.COMPACT)
+                h5py.h5d.create(f.id, b"compact", h5py.h5t.NATIVE_UINT8, space, plist).write(
+                    h5py.h5s.ALL, h5py.h5s.ALL, data)
+        """, path, sample("renderme_sample.smc"), self.FRAME)
+        self.addCleanup(os.unlink, path)
+        return path
+
+    def check_views(self, f, want, how):
+        for name in ("contiguous", "chunked", "compressed", "compact"):
+            self.assertEqual(f[name].shape, want.shape, f"{name}, {how}")
+            np.testing.assert_array_equal(f[name][()], want, err_msg=f"{name}, {how}")
+
+    def test_every_storage_and_access_gives_the_same_view(self):
+        want = expected(oracle()[("renderme_sample.smc", self.FRAME, "native")])
+        path = self.make_variants()
+        with h5py.File(path, "r") as f:
+            self.check_views(f, want, "read-only")
+        with h5py.File(path, "r+") as f:
+            self.check_views(f, want, "read-write")
+        with h5py.File(path, "r", driver="core") as f:
+            self.check_views(f, want, "core driver")
+
+    def test_hdf5_read_path_gives_the_same_view(self):
+        want = expected(oracle()[("renderme_sample.smc", self.FRAME, "native")])
+        path = self.make_variants()
+        script = """
+            import sys, h5py, numpy as np
+            with h5py.File(sys.argv[1], "r") as f:
+                for name in ("contiguous", "chunked", "compressed", "compact"):
+                    sys.stdout.buffer.write(f[name][()].tobytes())
+        """
+        environment = dict(os.environ, H5IMG_FORCE_PORTABLE="1")
+        result = subprocess.run([sys.executable, "-c", textwrap.dedent(script), path], env=environment,
+                                capture_output=True, timeout=120)
+        self.assertEqual(result.returncode, 0, result.stderr.decode(errors="replace"))
+        self.assertEqual(result.stdout, want.tobytes() * 4)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -38,10 +38,10 @@ static hid_t under_fapl(hid_t fapl_id, h5img_vol_info **info, h5img_vol_rules **
 /* Cleanup that must not clear an error the connector beneath just pushed. */
 static void drop_fapl(hid_t fapl, h5img_vol_info *info)
 {
-    hid_t stack = H5API->H5Eget_current_stack();
+    hid_t errors = h5img_vol_errors_aside();
     H5API->H5Pclose(fapl);
     h5img_vol_info_free(info);
-    if (stack >= 0) H5API->H5Eset_current_stack(stack);
+    h5img_vol_errors_back(errors);
 }
 
 static void *file_create(const char *name, unsigned flags, hid_t fcpl_id, hid_t fapl_id, hid_t dxpl_id, void **req)

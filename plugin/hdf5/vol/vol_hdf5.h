@@ -15,6 +15,7 @@
     X(herr_t, H5Epush2, (hid_t err_stack, const char *file, const char *func, unsigned line, hid_t cls_id, hid_t maj_id, hid_t min_id, const char *msg, ...)) \
     X(hid_t, H5Eget_current_stack, (void)) \
     X(herr_t, H5Eset_current_stack, (hid_t err_stack_id)) \
+    X(ssize_t, H5Eget_num, (hid_t error_stack_id)) \
     X(int, H5Iinc_ref, (hid_t id)) \
     X(int, H5Idec_ref, (hid_t id)) \
     X(void *, H5allocate_memory, (size_t size, hbool_t clear)) \
@@ -27,6 +28,8 @@
     X(herr_t, H5Pset_layout, (hid_t plist_id, H5D_layout_t layout)) \
     X(herr_t, H5Premove_filter, (hid_t plist_id, H5Z_filter_t filter)) \
     X(int, H5Pget_nfilters, (hid_t plist_id)) \
+    X(hid_t, H5Pget_driver, (hid_t plist_id)) \
+    X(herr_t, H5Pset_fapl_sec2, (hid_t fapl_id)) \
     X(hid_t, H5Screate_simple, (int rank, const hsize_t dims[], const hsize_t maxdims[])) \
     X(hid_t, H5Scopy, (hid_t space_id)) \
     X(herr_t, H5Sclose, (hid_t space_id)) \

@@ -80,10 +80,10 @@ herr_t h5img_vol_info_free(void *data)
 {
     h5img_vol_info *info = data;
     if (!info) return 0;
-    hid_t stack = H5API->H5Eget_current_stack();
+    hid_t errors = h5img_vol_errors_aside();
     if (info->under_vol_info) H5API->H5VLfree_connector_info(info->under_vol_id, info->under_vol_info);
     H5API->H5Idec_ref(info->under_vol_id);
-    if (stack >= 0) H5API->H5Eset_current_stack(stack);
+    h5img_vol_errors_back(errors);
     free(info->rules);
     free(info);
     return 0;

@@ -68,6 +68,13 @@ void h5img_vol_wrap_request(void **req, hid_t under_vol_id);
  * dropping anything pushed meanwhile. */
 hid_t h5img_vol_stack_aside(void);
 void h5img_vol_stack_back(hid_t saved);
+/* Around cleanup (closing, releasing references) that may run while an
+ * error unwinds: the caller's error stack is kept from the clearing every
+ * HDF5 API call does on entry. It is set aside only when it holds
+ * something: copying it costs more than the cleanup, which runs on every
+ * callback (HDF5 makes and frees a wrap context for each). */
+hid_t h5img_vol_errors_aside(void);
+void h5img_vol_errors_back(hid_t saved);
 /* Push one message on the caller's error stack. Last thing a failing
  * callback does: any later HDF5 API call would clear the stack. */
 void h5img_vol_error(const char *file, const char *func, unsigned line, hid_t major, hid_t minor, const char *format,
@@ -109,6 +116,11 @@ hid_t h5img_vol_view_space(const h5img_vol_view *view);
 hid_t h5img_vol_view_type(const h5img_vol_view *view);
 hid_t h5img_vol_view_memory_type(const h5img_vol_view *view);
 herr_t h5img_vol_view_dcpl(h5img_vol_object *dataset, hid_t dxpl_id, hid_t *dcpl_id);
+
+/* ---- vol_prefix.c ---- */
+/* The dataset's first `count` of its `length` bytes into `buf`: 1, or 0
+ * when they cannot be read. */
+int h5img_vol_read_prefix(h5img_vol_object *dataset, uint64_t length, size_t count, void *buf, hid_t dxpl_id);
 
 /* ---- vol_read.c ---- */
 /* Drop the dataset's decoded frame kept for partial reads, if any. */

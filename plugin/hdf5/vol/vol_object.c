@@ -27,11 +27,9 @@ h5img_vol_object *h5img_vol_child(const h5img_vol_object *parent, void *under)
 void h5img_vol_release(h5img_vol_object *object)
 {
     if (!object) return;
-    /* Objects are released while an error unwinds too: keep its stack,
-     * which H5Idec_ref, an API call, would clear. */
-    hid_t stack = H5API->H5Eget_current_stack();
+    hid_t errors = h5img_vol_errors_aside();
     H5API->H5Idec_ref(object->under_vol_id);
-    if (stack >= 0) H5API->H5Eset_current_stack(stack);
+    h5img_vol_errors_back(errors);
     h5img_vol_rules_unref(object->rules);
     free(object);
 }
@@ -42,6 +40,16 @@ hid_t h5img_vol_stack_aside(void)
 }
 
 void h5img_vol_stack_back(hid_t saved)
+{
+    if (saved >= 0) H5API->H5Eset_current_stack(saved);
+}
+
+hid_t h5img_vol_errors_aside(void)
+{
+    return H5API->H5Eget_num(H5E_DEFAULT) > 0 ? H5API->H5Eget_current_stack() : H5I_INVALID_HID;
+}
+
+void h5img_vol_errors_back(hid_t saved)
 {
     if (saved >= 0) H5API->H5Eset_current_stack(saved);
 }
@@ -106,10 +114,10 @@ static void *unwrap_object(void *obj)
 static herr_t free_wrap_ctx(void *wrap_ctx)
 {
     h5img_vol_wrap_ctx *ctx = wrap_ctx;
-    hid_t stack = H5API->H5Eget_current_stack();
+    hid_t errors = h5img_vol_errors_aside();
     herr_t status = ctx->under_wrap_ctx ? H5API->H5VLfree_wrap_ctx(ctx->under_wrap_ctx, ctx->under_vol_id) : 0;
     H5API->H5Idec_ref(ctx->under_vol_id);
-    if (stack >= 0) H5API->H5Eset_current_stack(stack);
+    h5img_vol_errors_back(errors);
     h5img_vol_rules_unref(ctx->rules);
     free(ctx);
     return status;

@@ -73,24 +73,6 @@ hid_t h5img_vol_native_uint(size_t bytes)
     return bytes == 2 ? *H5API->H5T_NATIVE_UINT16_g : *H5API->H5T_NATIVE_UINT8_g;
 }
 
-/* The first `count` bytes, through the connector beneath. */
-static int read_prefix(h5img_vol_object *dataset, uint64_t length, size_t count, void *buf, hid_t dxpl_id)
-{
-    hsize_t extent = length, start = 0, size = count;
-    hid_t memory = H5API->H5Screate_simple(1, &size, NULL);
-    hid_t file = H5API->H5Screate_simple(1, &extent, NULL);
-    int ok = memory >= 0 && file >= 0 &&
-             H5API->H5Sselect_hyperslab(file, H5S_SELECT_SET, &start, NULL, &size, NULL) >= 0;
-    if (ok) {
-        hid_t type = h5img_vol_native_uint(1);
-        ok = H5API->H5VLdataset_read(1, &dataset->under_object, dataset->under_vol_id, &type, &memory, &file, dxpl_id,
-                                     &buf, NULL) >= 0;
-    }
-    if (memory >= 0) H5API->H5Sclose(memory);
-    if (file >= 0) H5API->H5Sclose(file);
-    return ok;
-}
-
 static h5img_vol_kind decide(h5img_vol_object *dataset, hid_t dxpl_id)
 {
     h5img_frame_shape shape;
@@ -107,7 +89,7 @@ static h5img_vol_kind decide(h5img_vol_object *dataset, hid_t dxpl_id)
     size_t want = h5img_frame_next_prefix(shape.points, 0);
     while (want) {
         unsigned char *grown = realloc(head, want);
-        if (!grown || !read_prefix(dataset, shape.points, want, grown, dxpl_id)) {
+        if (!grown || !h5img_vol_read_prefix(dataset, shape.points, want, grown, dxpl_id)) {
             head = grown ? grown : head;
             verdict = H5IMG_FRAME_NOT_IMAGE;
             break;
