@@ -270,7 +270,9 @@ H5IMG_API h5img_status h5img_decode(const void *data, size_t size, const h5img_l
 
 /** Encode one image laid out as `layout` (rule ignored except that BGR input
  *  is swapped back to RGB first) as PNG (level 0-9, 0 meaning default in
- *  cd_values terms is mapped by the caller) or JPEG (quality 1-100; uint8 with
+ *  cd_values terms is mapped by the caller; levels 0 and 1 favour speed: no
+ *  row filter and the Up filter alone, instead of choosing one per row) or
+ *  JPEG (quality 1-100; uint8 with
  *  1 or 3 channels only). On success *encoded is malloc()ed: release it with
  *  h5img_free(). */
 H5IMG_API h5img_status h5img_encode(const void *pixels, size_t size, const h5img_layout *layout,

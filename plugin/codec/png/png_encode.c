@@ -73,6 +73,13 @@ static int configure(spng_ctx *ctx, const h5img_layout *layout, int level)
                                               : SPNG_COLOR_TYPE_TRUECOLOR_ALPHA;
     int err = spng_set_option(ctx, SPNG_ENCODE_TO_BUFFER, 1);
     if (!err) err = spng_set_option(ctx, SPNG_IMG_COMPRESSION_LEVEL, level);
+    /* libspng tries all five row filters per row and keeps the best guess;
+     * at the fastest levels that guess costs more than zlib itself (a third
+     * of h5imgdump --preview's time), so level 1 takes the Up filter alone
+     * (within 4% of the adaptive size on photographs) and level 0, which
+     * stores without compressing, no filter. */
+    if (!err && level <= 1)
+        err = spng_set_option(ctx, SPNG_FILTER_CHOICE, level == 0 ? SPNG_FILTER_CHOICE_NONE : SPNG_FILTER_CHOICE_UP);
     if (!err) err = spng_set_ihdr(ctx, &ihdr);
     return err;
 }
