@@ -363,13 +363,19 @@ H5IMG_API int h5img_register(void);
 H5IMG_API const char *h5img_last_error(void);
 
 /* ------------------------------------------------------------------------- */
-/* Parallel reading (linked builds: needs HDF5 and threads)                  */
+/* Parallel reading (needs HDF5 and threads; in both builds)                 */
 /* ------------------------------------------------------------------------- */
 
 /* HDF5 identifiers cross this API as int64_t, which is what hid_t is in
  * every HDF5 since 1.10 (reader.c checks it at compile time). Including
  * hdf5.h here instead would force its include path on every user of the
- * codec-only library and the fuzzers, which never touch HDF5. */
+ * codec-only library and the fuzzers, which never touch HDF5.
+ *
+ * The reader calls HDF5 as the filter does: the linkable library the HDF5
+ * it was linked with, the loadable plugin the HDF5 that loaded it (which
+ * must be the one `file_id` belongs to; from Python, h5py's after
+ * `import h5img`). Before any HDF5 has loaded the plugin, h5img_reader_run()
+ * fails with H5IMG_E_HDF5 and says so. */
 
 /** Reads many image datasets of one open file: the stored bytes are read on
  *  the calling thread (every HDF5 call happens there), decoded on a pool of

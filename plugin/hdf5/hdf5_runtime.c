@@ -89,6 +89,8 @@ static int take_library(h5img_hdf5_binding *binding, void *handle, const char *w
     }
     int status = resolve_names(handle, where, binding, addresses, why, why_size);
     if (status == 0) status = read_version(handle, where, binding->version, why, why_size);
+    for (size_t i = 0; status == 0 && i < binding->optional_count; i++)
+        binding->optional_addresses[i] = dlsym(handle, binding->optional_names[i]);
     if (status == 0) {
         memcpy(binding->addresses, addresses, binding->count * sizeof *addresses);
         snprintf(binding->path, sizeof binding->path, "%s", where); /* for complete()'s messages */
@@ -167,7 +169,10 @@ static h5img_hdf5 bound_table;
 #define FILTER_FUNCTION_COUNT (0 H5IMG_HDF5_FUNCTIONS(H5IMG_COUNT_FUNCTION))
 #define H5IMG_COUNT_FUNCTION(type, name, parameters) +1
 #define H5IMG_COUNT_ID(name) +1
-#define FILTER_SYMBOL_COUNT (FILTER_FUNCTION_COUNT H5IMG_HDF5_ERROR_IDS(H5IMG_COUNT_ID))
+#define FILTER_SYMBOL_COUNT                                                                                        \
+    (FILTER_FUNCTION_COUNT H5IMG_HDF5_ERROR_IDS(H5IMG_COUNT_ID) H5IMG_HDF5_TYPE_IDS(H5IMG_COUNT_ID))
+#define H5IMG_COUNT_OPTIONAL(type, name, symbol, parameters) +1
+#define FILTER_OPTIONAL_COUNT (0 H5IMG_HDF5_OPTIONAL_FUNCTIONS(H5IMG_COUNT_OPTIONAL))
 
 static const char *const filter_names[] = {
 #define H5IMG_NAME(type, name, parameters) #name,
@@ -175,11 +180,35 @@ static const char *const filter_names[] = {
 #undef H5IMG_NAME
 #define H5IMG_ID_NAME(name) #name,
     H5IMG_HDF5_ERROR_IDS(H5IMG_ID_NAME)
+    H5IMG_HDF5_TYPE_IDS(H5IMG_ID_NAME)
 #undef H5IMG_ID_NAME
 };
 static void *filter_addresses[FILTER_SYMBOL_COUNT];
 
-/* Functions first, H5open, then the error ids, whose values H5open sets. */
+static const char *const filter_optional_names[] = {
+#define H5IMG_OPTIONAL_NAME(type, name, symbol, parameters) #symbol,
+    H5IMG_HDF5_OPTIONAL_FUNCTIONS(H5IMG_OPTIONAL_NAME)
+#undef H5IMG_OPTIONAL_NAME
+};
+static void *filter_optional_addresses[FILTER_OPTIONAL_COUNT];
+
+/* The address an optional symbol resolved to, NULL if it did not. */
+static void *optional_symbol(const h5img_hdf5_binding *binding, const char *symbol)
+{
+    for (size_t i = 0; i < binding->optional_count; i++)
+        if (strcmp(binding->optional_names[i], symbol) == 0) return binding->optional_addresses[i];
+    return NULL;
+}
+
+/* Store a dlsym() address in a function pointer member (POSIX guarantees the
+ * representations agree; memcpy says so without a cast C forbids). */
+#define SET_FUNCTION(member, address)                                                                              \
+    do {                                                                                                           \
+        void *address_ = (address);                                                                                \
+        memcpy((member), &address_, sizeof *(member));                                                             \
+    } while (0)
+
+/* Functions first, H5open, then the ids, whose values H5open sets. */
 static int complete_filter_table(h5img_hdf5_binding *binding, char *why, size_t why_size)
 {
     h5img_hdf5 table;
@@ -194,7 +223,14 @@ static int complete_filter_table(h5img_hdf5_binding *binding, char *why, size_t 
     }
 #define H5IMG_TAKE_ID(name) table.name = *(const hid_t *)binding->addresses[slot++];
     H5IMG_HDF5_ERROR_IDS(H5IMG_TAKE_ID)
+    H5IMG_HDF5_TYPE_IDS(H5IMG_TAKE_ID)
 #undef H5IMG_TAKE_ID
+    /* The optional functions, each read chunk form only from the HDF5 major
+     * version whose signature its member has (H5IMG_HDF5_OPTIONAL_FUNCTIONS). */
+    int before_2 = binding->version[0] < 2;
+    SET_FUNCTION(&table.H5Dget_chunk_storage_size, optional_symbol(binding, "H5Dget_chunk_storage_size"));
+    SET_FUNCTION(&table.H5Dread_chunk1, before_2 ? optional_symbol(binding, "H5Dread_chunk") : NULL);
+    SET_FUNCTION(&table.H5Dread_chunk2, before_2 ? NULL : optional_symbol(binding, "H5Dread_chunk2"));
     memcpy(table.version, binding->version, sizeof table.version);
     snprintf(table.path, sizeof table.path, "%s", binding->path);
     bound_table = table;
@@ -207,9 +243,13 @@ static h5img_hdf5_binding filter_binding = {
     .names = filter_names,
     .count = FILTER_SYMBOL_COUNT,
     .addresses = filter_addresses,
-    /* The error ids: none of HDF5's tools names one today (h5ls and h5dump
-     * copy-relocate only H5T_* ids), but a program that did would hold the
-     * live copy, and the library's own storage would stay -1. */
+    .optional_names = filter_optional_names,
+    .optional_count = FILTER_OPTIONAL_COUNT,
+    .optional_addresses = filter_optional_addresses,
+    /* The ids: h5ls and h5dump copy-relocate H5T_* ids such as the
+     * reader's H5T_NATIVE_UCHAR_g, and none of HDF5's tools names an error
+     * id today, but a program that did would hold the live copy, and the
+     * library's own storage would stay -1. */
     .variables_from = FILTER_FUNCTION_COUNT,
     .complete = complete_filter_table,
 };

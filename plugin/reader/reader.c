@@ -1,5 +1,6 @@
 /* reader.c: parallel reading of image datasets: HDF5 reads on the calling thread, decoding on a worker pool, in-order delivery. */
 #include "core/decoder_state.h"
+#include "hdf5/hdf5_api.h"
 #include "hdf5/image_detect.h"
 #include "reader_internal.h"
 
@@ -20,6 +21,11 @@ _Static_assert(sizeof(hid_t) == sizeof(int64_t), "hid_t is expected to be a 64-b
 #define READER_MESSAGE_SIZE (PATH_MAX + 1024)
 /* HDF5's sentences name objects, and link names have no length limit. */
 #define READER_REASON_SIZE 1024
+
+/* Every HDF5 call goes through the table of hdf5_api.h: in the linkable
+ * library the HDF5 it was linked with, in the loadable plugin the one that
+ * loaded it (h5img_reader_run checks that one did). */
+#define HDF5 (h5img_hdf5_api())
 
 enum slot_state { SLOT_EMPTY, SLOT_READY, SLOT_DONE };
 
@@ -97,7 +103,7 @@ static herr_t keep_first_error(unsigned n, const H5E_error2_t *error, void *data
 static const char *hdf5_reason(char *buffer)
 {
     buffer[0] = '\0';
-    H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, keep_first_error, buffer);
+    HDF5->H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, keep_first_error, buffer);
     return buffer[0] ? buffer : "no detail from HDF5";
 }
 
@@ -117,12 +123,12 @@ h5img_status h5img_default_legacy_layout(const char *path, const h5img_info *inf
 /* Where in the pipeline the h5img filter sits, with its cd_values; -1 if absent. */
 static int find_filter(hid_t dcpl, unsigned *cd_values, size_t *cd_nelmts, unsigned *nfilters)
 {
-    int count = H5Pget_nfilters(dcpl);
+    int count = HDF5->H5Pget_nfilters(dcpl);
     *nfilters = count > 0 ? (unsigned)count : 0;
     for (int i = 0; i < count; i++) {
         unsigned flags = 0, config = 0;
         size_t n = *cd_nelmts;
-        H5Z_filter_t id = H5Pget_filter2(dcpl, (unsigned)i, &flags, &n, cd_values, 0, NULL, &config);
+        H5Z_filter_t id = HDF5->H5Pget_filter2(dcpl, (unsigned)i, &flags, &n, cd_values, 0, NULL, &config);
         if (id == H5IMG_FILTER_ID) {
             *cd_nelmts = n;
             return i;
@@ -138,7 +144,7 @@ static h5img_status check_repacked_shape(hid_t dcpl, h5img_dataset_desc *desc)
     const h5img_layout *l = &desc->params.layout;
     int expect_rank = l->channels == 1 ? 2 : 3;
     hsize_t chunk[H5IMG_DESC_MAX_RANK] = {0};
-    int chunk_rank = H5Pget_chunk(dcpl, H5IMG_DESC_MAX_RANK, chunk);
+    int chunk_rank = HDF5->H5Pget_chunk(dcpl, H5IMG_DESC_MAX_RANK, chunk);
     int rank_ok = desc->rank == expect_rank || (desc->rank == 3 && l->channels == 1 && desc->dims[2] == 1);
     if (!rank_ok || desc->dims[0] != l->height || desc->dims[1] != l->width ||
         (desc->rank == 3 && desc->dims[2] != l->channels))
@@ -172,23 +178,24 @@ static h5img_status describe_repacked(hid_t dcpl, h5img_dataset_desc *desc, cons
 /* Rank, dims and element size; H5IMG_E_HDF5 if the dataspace cannot be read. */
 static h5img_status describe_space(hid_t dataset, h5img_dataset_desc *desc, int *one_byte_integer)
 {
-    hid_t space = H5Dget_space(dataset);
-    hid_t type = H5Dget_type(dataset);
+    hid_t space = HDF5->H5Dget_space(dataset);
+    hid_t type = HDF5->H5Dget_type(dataset);
     h5img_status status = H5IMG_E_HDF5;
     if (space >= 0 && type >= 0) {
-        int rank = H5Sget_simple_extent_ndims(space);
-        if (rank >= 0 && rank <= H5IMG_DESC_MAX_RANK && H5Sget_simple_extent_dims(space, desc->dims, NULL) >= 0) {
+        int rank = HDF5->H5Sget_simple_extent_ndims(space);
+        if (rank >= 0 && rank <= H5IMG_DESC_MAX_RANK &&
+            HDF5->H5Sget_simple_extent_dims(space, desc->dims, NULL) >= 0) {
             desc->rank = rank;
-            desc->type_size = H5Tget_size(type);
-            *one_byte_integer = H5Tget_class(type) == H5T_INTEGER && desc->type_size == 1;
+            desc->type_size = HDF5->H5Tget_size(type);
+            *one_byte_integer = HDF5->H5Tget_class(type) == H5T_INTEGER && desc->type_size == 1;
             status = H5IMG_OK;
         } else if (rank > H5IMG_DESC_MAX_RANK) {
             desc->rank = rank;
             status = H5IMG_OK;
         }
     }
-    if (type >= 0) H5Tclose(type);
-    if (space >= 0) H5Sclose(space);
+    if (type >= 0) HDF5->H5Tclose(type);
+    if (space >= 0) HDF5->H5Sclose(space);
     return status;
 }
 
@@ -203,7 +210,7 @@ h5img_status h5img_describe_dataset(hid_t dataset, h5img_dataset_desc *desc)
         return say(desc->message, sizeof desc->message, H5IMG_E_HDF5, "cannot read the dataspace: %s",
                    hdf5_reason(reason));
 
-    hid_t dcpl = H5Dget_create_plist(dataset);
+    hid_t dcpl = HDF5->H5Dget_create_plist(dataset);
     if (dcpl < 0)
         return say(desc->message, sizeof desc->message, H5IMG_E_HDF5, "cannot read the creation properties: %s",
                    hdf5_reason(reason));
@@ -214,7 +221,7 @@ h5img_status h5img_describe_dataset(hid_t dataset, h5img_dataset_desc *desc)
         status = describe_repacked(dcpl, desc, cd, n);
     else if (desc->rank == 1 && one_byte_integer)
         desc->storage = H5IMG_STORAGE_LEGACY;
-    H5Pclose(dcpl);
+    HDF5->H5Pclose(dcpl);
     return status;
 }
 
@@ -233,7 +240,11 @@ h5img_status h5img_stored_size(hid_t dataset, const h5img_dataset_desc *desc, si
         return say(message, message_size, H5IMG_E_ARGUMENT, "not an image dataset");
     if (desc->params_status != H5IMG_OK) return say(message, message_size, desc->params_status, "%s", desc->message);
     hsize_t bytes = 0;
-    if (H5Dget_chunk_storage_size(dataset, origin, &bytes) < 0)
+    if (!HDF5->H5Dget_chunk_storage_size)
+        return say(message, message_size, H5IMG_E_UNSUPPORTED,
+                   "HDF5 %u.%u.%u has no H5Dget_chunk_storage_size (1.10.2 or newer has)", HDF5->version[0],
+                   HDF5->version[1], HDF5->version[2]);
+    if (HDF5->H5Dget_chunk_storage_size(dataset, origin, &bytes) < 0)
         return say(message, message_size, H5IMG_E_HDF5, "cannot find the stored chunk: %s", hdf5_reason(reason));
     *size = (size_t)bytes;
     return H5IMG_OK;
@@ -244,7 +255,15 @@ static h5img_status read_repacked(hid_t dataset, unsigned char *buffer, size_t s
 {
     char reason[READER_REASON_SIZE];
     uint32_t skipped = 0;
-    if (H5Dread_chunk(dataset, H5P_DEFAULT, origin, &skipped, buffer) < 0)
+    herr_t got = h5img_hdf5_read_chunk(HDF5, dataset, origin, &skipped, buffer, size);
+    if (got == -2)
+        return say(message, message_size, H5IMG_E_UNSUPPORTED,
+                   "HDF5 %u.%u.%u has no H5Dread_chunk (1.10.2 or newer has)", HDF5->version[0], HDF5->version[1],
+                   HDF5->version[2]);
+    if (got == -3)
+        return say(message, message_size, H5IMG_E_HDF5, "the stored chunk is larger than the %zu bytes HDF5 reported",
+                   size);
+    if (got < 0)
         return say(message, message_size, H5IMG_E_HDF5, "cannot read the stored chunk: %s", hdf5_reason(reason));
     if (skipped & 1u)
         return say(message, message_size, H5IMG_E_UNSUPPORTED,
@@ -255,7 +274,7 @@ static h5img_status read_repacked(hid_t dataset, unsigned char *buffer, size_t s
 static h5img_status read_legacy(hid_t dataset, unsigned char *buffer, char *message, size_t message_size)
 {
     char reason[READER_REASON_SIZE];
-    if (H5Dread(dataset, H5T_NATIVE_UCHAR, H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer) < 0)
+    if (HDF5->H5Dread(dataset, HDF5->H5T_NATIVE_UCHAR_g, H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer) < 0)
         return say(message, message_size, H5IMG_E_HDF5, "cannot read the encoded bytes: %s", hdf5_reason(reason));
     return H5IMG_OK;
 }
@@ -320,7 +339,7 @@ static h5img_status read_into_slot(const h5img_reader *r, hid_t file, struct slo
 {
     h5img_frame *f = &s->frame;
     char reason[READER_REASON_SIZE];
-    hid_t dataset = H5Dopen2(file, f->path, H5P_DEFAULT);
+    hid_t dataset = HDF5->H5Dopen2(file, f->path, H5P_DEFAULT);
     if (dataset < 0)
         return say(s->message, sizeof s->message, H5IMG_E_HDF5, "cannot open the dataset: %s", hdf5_reason(reason));
 
@@ -336,7 +355,7 @@ static h5img_status read_into_slot(const h5img_reader *r, hid_t file, struct slo
         status = h5img_read_stored(dataset, &desc, &s->encoded, &s->encoded_capacity, &f->encoded_size, s->message,
                                    sizeof s->message);
     }
-    H5Dclose(dataset);
+    HDF5->H5Dclose(dataset);
     if (status != H5IMG_OK) return status;
 
     f->encoded = s->encoded;
@@ -506,6 +525,10 @@ h5img_status h5img_reader_run(h5img_reader *reader, int64_t file_id, const char 
     if (!deliver || (count && !paths))
         return say(r->message, sizeof r->message, H5IMG_E_ARGUMENT, "no delivery callback or no path list");
     if (count == 0) return H5IMG_OK;
+    if (!HDF5)
+        return say(r->message, sizeof r->message, H5IMG_E_HDF5,
+                   "this copy of h5img is bound to no HDF5 library yet: the HDF5 that opened the file must load it "
+                   "first (as a filter plugin: from Python, import h5img does)");
 
     r->slots = calloc(r->nslots, sizeof *r->slots);
     pthread_t *threads = calloc(r->threads, sizeof *threads);
@@ -527,13 +550,13 @@ h5img_status h5img_reader_run(h5img_reader *reader, int64_t file_id, const char 
          * HDF5's own stack printing is silenced on this thread meanwhile. */
         H5E_auto2_t saved_func = NULL;
         void *saved_data = NULL;
-        H5Eget_auto2(H5E_DEFAULT, &saved_func, &saved_data);
-        H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+        HDF5->H5Eget_auto2(H5E_DEFAULT, &saved_func, &saved_data);
+        HDF5->H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
         read_all(r, (hid_t)file_id, paths, count);
         pthread_mutex_lock(&r->lock);
         pump(r, r->read_count);
         pthread_mutex_unlock(&r->lock);
-        H5Eset_auto2(H5E_DEFAULT, saved_func, saved_data);
+        HDF5->H5Eset_auto2(H5E_DEFAULT, saved_func, saved_data);
     }
     finish_and_join(r, threads, started);
     free(threads);

@@ -12,7 +12,9 @@ if grep -i 'hdf5' <<<"$needed"; then
 fi
 symbols=$(nm -D --defined-only "$plugin" | awk '{print $3}')
 public=$(grep -oE 'H5IMG_API [^(]*\(' "$header" | grep -oE 'h5img_[a-z_0-9]+\($' | tr -d '(' | sort -u)
-for required in H5PLget_plugin_type H5PLget_plugin_info h5img_decoder_decode h5img_strerror; do
+# The reader API is there too, for the Python package (h5img.read_frames).
+for required in H5PLget_plugin_type H5PLget_plugin_info h5img_decoder_decode h5img_strerror h5img_reader_new \
+  h5img_reader_run h5img_reader_free h5img_reader_message h5img_reader_options_init h5img_default_legacy_layout; do
   grep -qx "$required" <<<"$symbols" || { echo "missing export: $required"; exit 1; }
 done
 extra=$(grep -vxF -e H5PLget_plugin_type -e H5PLget_plugin_info $(printf -- '-e %s ' $public) <<<"$symbols" || true)
