@@ -91,19 +91,32 @@ static int reserve(unsigned char **buffer, size_t *capacity, size_t size)
     return 1;
 }
 
-/* The innermost sentence on HDF5's error stack of this thread, so a frame's
- * message says what HDF5 objected to rather than just "failed". */
-static herr_t keep_first_error(unsigned n, const H5E_error2_t *error, void *data)
+/* The API call's sentence on HDF5's error stack of this thread and, as h5py
+ * shows it, the innermost cause in parentheses ("unable to open dataset
+ * (object 'x' doesn't exist)"), so a frame's message says what HDF5
+ * objected to rather than just "failed". */
+struct hdf5_errors {
+    const char *outer, *inner;
+};
+
+static herr_t keep_outer_and_inner(unsigned n, const H5E_error2_t *error, void *data)
 {
-    char *out = data;
-    if (n == 0 && error->desc) snprintf(out, READER_REASON_SIZE, "%s", error->desc);
+    struct hdf5_errors *seen = data;
+    if (!error->desc || !error->desc[0]) return 0;
+    if (n == 0) seen->outer = error->desc;
+    seen->inner = error->desc;
     return 0;
 }
 
 static const char *hdf5_reason(char *buffer)
 {
+    struct hdf5_errors seen = {NULL, NULL};
     buffer[0] = '\0';
-    HDF5->H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, keep_first_error, buffer);
+    HDF5->H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, keep_outer_and_inner, &seen);
+    if (seen.outer && seen.inner != seen.outer && strcmp(seen.outer, seen.inner) != 0)
+        snprintf(buffer, READER_REASON_SIZE, "%s (%s)", seen.outer, seen.inner);
+    else if (seen.outer || seen.inner)
+        snprintf(buffer, READER_REASON_SIZE, "%s", seen.outer ? seen.outer : seen.inner);
     return buffer[0] ? buffer : "no detail from HDF5";
 }
 
