@@ -11,14 +11,18 @@ Legacy SMC files hold each frame as 1-D encoded bytes: ``h5img.decode(bytes,
 rule="mask")`` decodes one with the filter's rules. ``h5img.dilate``,
 ``h5img.rle_encode`` and ``h5img.rle_decode`` are the mask operations, equal to
 ``cv2.dilate`` with an n x n square and to pycocotools' COCO RLE.
+
+``h5img.read_frames(f, paths)`` reads and decodes many frames of one file at
+once, legacy or repacked, on C threads with the GIL released.
 """
 from ._decode import DecodeError, decode
 from ._filters import JPEG, PNG
 from ._masks import MaskError, dilate, rle_decode, rle_encode
 from ._plugin import FILTER_ID, PLUGIN_PATH, H5imgError, last_error, register
+from ._reader import read_frames
 
 __version__ = "0.1.0"
 __all__ = ["DecodeError", "FILTER_ID", "H5imgError", "JPEG", "MaskError", "PLUGIN_PATH", "PNG", "decode", "dilate",
-           "last_error", "register", "rle_decode", "rle_encode", "__version__"]
+           "last_error", "read_frames", "register", "rle_decode", "rle_encode", "__version__"]
 
 register()

@@ -22,6 +22,18 @@ def _status_text(status: int) -> str:
     return library().h5img_strerror(status).decode("utf-8", "replace")
 
 
+def layout_for(info: _Info, value: int, bgr: bool) -> _Layout:
+    """The layout an image with this header decodes to under rule number `value` (not AUTO); unchecked."""
+    if value == _RULE_NATIVE:
+        channels, element_size = info.channels, info.element_size
+    elif value == _RULE_COLOUR:
+        channels, element_size = 3, 1
+    else:
+        channels, element_size = 1, 1
+    return _Layout(height=info.height, width=info.width, channels=channels, element_size=element_size, rule=value,
+                   flags=_FLAG_BGR if bgr else 0)
+
+
 def decode(data, rule: str = "native", bgr: bool = False) -> np.ndarray:
     """Decode one PNG or JPEG, as the filter would, into a new array.
 
@@ -52,14 +64,8 @@ def decode(data, rule: str = "native", bgr: bool = False) -> np.ndarray:
     if status != _OK:
         head = " ".join(f"{b:02x}" for b in encoded[:4])
         raise DecodeError(f"{encoded.size} bytes starting {head}: {_status_text(status)}")
-    if value == _RULE_NATIVE:
-        channels, element_size = info.channels, info.element_size
-    elif value == _RULE_COLOUR:
-        channels, element_size = 3, 1
-    else:
-        channels, element_size = 1, 1
-    layout = _Layout(height=info.height, width=info.width, channels=channels, element_size=element_size,
-                     rule=value, flags=_FLAG_BGR if bgr else 0)
+    layout = layout_for(info, value, bgr)
+    channels, element_size = layout.channels, layout.element_size
     status = lib.h5img_layout_check(ctypes.byref(layout))
     if status != _OK:
         raise DecodeError(f"a {info.width}x{info.height} image with {channels} channel(s) cannot be decoded here: "
