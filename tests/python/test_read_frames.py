@@ -1,5 +1,6 @@
 """h5img.read_frames (the C parallel reader through the plugin) equals OpenCV on every sample frame, legacy and
 repacked, in the order asked, and names the file, path and reason of every frame it cannot give."""
+import os
 import warnings
 
 import h5py
@@ -223,3 +224,40 @@ def h5img_sample(name):
     from conftest import SAMPLES
 
     return next(p for p in SAMPLES if p.name == name)
+
+
+def test_reader_refuses_to_run_before_hdf5_loaded_the_plugin():
+    """Loaded by ctypes alone, the plugin is bound to no HDF5: the run must fail saying so, never call into one."""
+    from conftest import run_python
+
+    code = f"""
+import ctypes
+lib = ctypes.CDLL({os.path.join(h5img.PLUGIN_PATH, "libh5img.so")!r})
+lib.h5img_reader_new.restype = ctypes.c_void_p
+lib.h5img_reader_message.restype = ctypes.c_char_p
+lib.h5img_reader_message.argtypes = [ctypes.c_void_p]
+options = (ctypes.c_char * 256)()
+lib.h5img_reader_options_init(options)
+reader = ctypes.c_void_p(lib.h5img_reader_new(options))
+paths = (ctypes.c_char_p * 1)(b"x")
+deliver = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)(lambda user, frame: 0)
+status = lib.h5img_reader_run(reader, ctypes.c_int64(1 << 56), paths, ctypes.c_size_t(1), deliver)
+print(status, lib.h5img_reader_message(reader).decode())
+"""
+    result = run_python(code)
+    assert result.returncode == 0, result.stderr
+    status, message = result.stdout.split(" ", 1)
+    assert int(status) == 13 and "bound to no HDF5 library" in message, result.stdout
+
+
+def test_the_run_is_a_gil_releasing_call():
+    """ctypes releases the GIL around calls of a CDLL's functions, and not of a PyDLL's: this guards that the
+    reader is called the releasing way. (Whether another thread then makes progress is not tested: with the GIL
+    also released inside the frame callbacks, no test of it could tell the two apart without timing.)"""
+    import ctypes
+
+    from h5img import _reader
+
+    lib = _reader._lib()
+    assert not lib._func_flags_ & ctypes._FUNCFLAG_PYTHONAPI
+    assert not lib.h5img_reader_run._flags_ & ctypes._FUNCFLAG_PYTHONAPI
