@@ -3,6 +3,7 @@
 #
 # Usage: check_layers.sh --sources PLUGIN_DIR
 #        check_layers.sh --symbols [--layer NAME ALLOWED OBJECT...]...
+#        check_layers.sh --hdf5-through-table OBJECT...
 #
 # --sources: no file under core/, codec/ or ops/ includes an HDF5 header (H5*.h,
 #   hdf5*.h) or a header of hdf5/ or reader/; no file under core/ includes a
@@ -12,6 +13,9 @@
 #   not define must be defined by a layer named in ALLOWED (comma-separated,
 #   "-" for none), so nothing calls up or sideways. Symbols defined by no
 #   listed layer (libc, HDF5, the codec libraries) are not ours to judge.
+# --hdf5-through-table: none of the OBJECTs calls or reads an HDF5 symbol
+#   (H5*) directly: they reach HDF5 only through the table of
+#   plugin/hdf5/hdf5_api.h, as both builds (and the plugin's HDF5-free link) need.
 set -euo pipefail
 
 fail=0
@@ -71,10 +75,22 @@ check_symbols() {
   done
 }
 
+check_hdf5_through_table() {
+  (($#)) || { echo "check_layers: usage: --hdf5-through-table OBJECT..." >&2; exit 2; }
+  local object symbol
+  for object in "$@"; do
+    while read -r symbol; do
+      complain "$(basename "$object") uses $symbol directly, not through the table of hdf5/hdf5_api.h"
+    done < <(nm --undefined-only -g "$object" | awk '$2 ~ /^H5/ {print $2}' | sort -u)
+  done
+}
+
 case ${1:-} in
   --sources) [[ $# -eq 2 ]] || { echo "check_layers: usage: --sources PLUGIN_DIR" >&2; exit 2; }; check_sources "$2" ;;
   --symbols) shift; check_symbols "$@" ;;
-  *) echo "check_layers: usage: check_layers.sh --sources DIR | --symbols --layer NAME ALLOWED OBJECT..." >&2; exit 2 ;;
+  --hdf5-through-table) shift; check_hdf5_through_table "$@" ;;
+  *) echo "check_layers: usage: check_layers.sh --sources DIR | --symbols --layer NAME ALLOWED OBJECT... |" \
+       "--hdf5-through-table OBJECT..." >&2; exit 2 ;;
 esac
 if ((fail)); then exit 1; fi
 echo "check_layers: ${1#--}: layering holds"

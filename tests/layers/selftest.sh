@@ -45,5 +45,9 @@ expect_failure "indented include" "H5public.h" "$check" --sources "$work/f"
 # The PNG codec calls the core (h5img_fail, h5img_scratch): allowed nothing but the JPEG codec, it must fail.
 expect_failure "codec calling a layer it may not" "layer png calls h5img_.*defined by layer core" \
   "$check" --symbols --layer core - "${core_objects[@]}" --layer png jpeg "${png_objects[@]}"
+# An object calling HDF5 directly (as the reader once did) must fail the table check.
+printf 'int H5Dopen2(void);\nint direct(void) { return H5Dopen2(); }\n' >"$work/direct.c"
+cc -c -o "$work/direct.o" "$work/direct.c"
+expect_failure "a direct HDF5 call" "direct.o uses H5Dopen2 directly" "$check" --hdf5-through-table "$work/direct.o"
 echo "selftest: $passes passed, $failures failed"
 exit $((failures > 0))
