@@ -1,4 +1,4 @@
-/* hdf5_api.h: the one place that says how the filter reaches HDF5: a table of every HDF5 function and error id it uses. */
+/* hdf5_api.h: the one place that says how the filter and the reader reach HDF5: a table of every HDF5 function and id they use. */
 #ifndef H5IMG_HDF5_API_H
 #define H5IMG_HDF5_API_H
 
@@ -37,7 +37,8 @@
     X(herr_t, H5Tclose, (hid_t))                                                                                   \
     X(herr_t, H5Pclose, (hid_t))                                                                                   \
     X(int, H5Pget_nfilters, (hid_t))                                                                               \
-    X(H5Z_filter_t, H5Pget_filter2, (hid_t, unsigned, unsigned *, size_t *, unsigned *, size_t, char *, unsigned *)) \
+    X(H5Z_filter_t, H5Pget_filter2,                                                                                \
+      (hid_t, unsigned, unsigned *, size_t *, unsigned *, size_t, char *, unsigned *))                             \
     X(herr_t, H5Ewalk2, (hid_t, H5E_direction_t, H5E_walk2_t, void *))                                             \
     X(herr_t, H5Eget_auto2, (hid_t, H5E_auto2_t *, void **))                                                       \
     X(herr_t, H5Eset_auto2, (hid_t, H5E_auto2_t, void *))
@@ -54,7 +55,9 @@
  *   symbol H5Dread_chunk of HDF5 1.x only, and the member H5Dread_chunk2 is
  *   bound to H5Dread_chunk2 of HDF5 2.x only: the library's major version
  *   decides, never which names happen to resolve. h5img_hdf5_read_chunk()
- *   calls whichever one is bound. */
+ *   calls whichever one is bound.
+ * hdf5_linked.c and complete_filter_table() in hdf5_runtime.c set each of
+ * these by name: a new entry needs a line in both. */
 #define H5IMG_HDF5_OPTIONAL_FUNCTIONS(X)                                                                           \
     X(herr_t, H5Dget_chunk_storage_size, H5Dget_chunk_storage_size, (hid_t, const hsize_t *, hsize_t *))           \
     X(herr_t, H5Dread_chunk1, H5Dread_chunk, (hid_t, hid_t, const hsize_t *, uint32_t *, void *))                  \
