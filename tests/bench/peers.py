@@ -14,7 +14,9 @@ import argparse
 import io
 import os
 import statistics
+import subprocess
 import sys
+import textwrap
 import time
 
 import h5py
@@ -70,13 +72,58 @@ def peers_for(kind: str):
     return found
 
 
+# The VOL connector is chosen per process (HDF5 reads HDF5_VOL_CONNECTOR when it starts), so
+# its row is timed in a child, one child per round, started outside the timed part.
+VOL_CHILD = textwrap.dedent("""
+    import sys, time, h5py
+    legacy, names = sys.argv[1], sys.argv[3:]
+    with h5py.File(legacy, "r") as f:
+        f[names[0]][()]  # loads the connector and the filter
+        start = time.perf_counter()
+        for n in names:
+            f[n][()]  # dropped at once, as the peers' frames are
+        elapsed = time.perf_counter() - start
+    print(elapsed * 1000 / len(names))
+""")
+
+
+def vol_available() -> bool:
+    return os.path.exists(os.path.join(h5img.PLUGIN_PATH, "libh5img_vol.so"))
+
+
+def vol_round(legacy_path, rule, names):
+    environment = dict(os.environ, HDF5_PLUGIN_PATH=h5img.PLUGIN_PATH, HDF5_VOL_CONNECTOR="h5img")
+    done = subprocess.run([sys.executable, "-c", VOL_CHILD, legacy_path, rule, *names], env=environment,
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        sys.exit(f"peers.py: the VOL child failed:\n{done.stderr}")
+    return float(done.stdout.split()[-1])
+
+
+VOL_CHECK = textwrap.dedent("""
+    import sys, pickle, h5py
+    with h5py.File(sys.argv[1], "r") as f:
+        sys.stdout.buffer.write(pickle.dumps([f[n][()] for n in sys.argv[2:]]))
+""")
+
+
+def vol_frames(legacy_path, names):
+    import pickle
+
+    environment = dict(os.environ, HDF5_PLUGIN_PATH=h5img.PLUGIN_PATH, HDF5_VOL_CONNECTOR="h5img")
+    done = subprocess.run([sys.executable, "-c", VOL_CHECK, legacy_path, *names], env=environment,
+                          capture_output=True, check=True)
+    return pickle.loads(done.stdout)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True, help="the benchmark's input directory (build/bench-data/<key>)")
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--frames", type=int, default=24, help="frames of camera 00 per kind")
     args = parser.parse_args()
-    legacy = h5py.File(os.path.join(args.data, "legacy.smc"), "r")
+    legacy_path = os.path.join(args.data, "legacy.smc")
+    legacy = h5py.File(legacy_path, "r")
     repacked = h5py.File(os.path.join(args.data, "repacked.h5"), "r")
     names = {"mask": [f"Camera/00/mask/{i}" for i in range(args.frames)],
              "color": [f"Camera/00/color/{i}" for i in range(args.frames)]}
@@ -89,7 +136,18 @@ def main():
                     lambda n, r=rule[kind]: h5img.decode(legacy[n][()], rule=r), True)]
         methods += [(f"h5py bytes + {name}", lambda n, d=decode: d(legacy[n][()].tobytes()), False)
                     for name, decode in peers_for(kind)]
+        # Whole-list methods: (label, function of the name list -> frames, or None to time in a child).
+        batch = [(f"h5img.read_frames(legacy file, {len(names[kind])} frames) (C threads)",
+                  lambda ns: h5img.read_frames(legacy, ns))]
+        if vol_available():
+            batch.append(("h5img VOL connector via h5py: dset[()] on the legacy file (HDF5_VOL_CONNECTOR=h5img)", None))
         same = {}
+        for label, read_all in batch:
+            outputs = read_all(names[kind]) if read_all else vol_frames(legacy_path, names[kind])
+            diffs = [int(np.abs(o.astype(np.int32) - r.astype(np.int32)).max()) if o.shape == r.shape else None
+                     for o, r in zip(outputs, reference)]
+            same[label] = ("identical" if all(d == 0 for d in diffs) else
+                           "shape differs" if any(d is None for d in diffs) else f"differs (max {max(diffs)})")
         for label, read, _ in methods:
             outputs = [read(n) for n in names[kind]]
             diffs = [int(np.abs(o.astype(np.int32) - r.astype(np.int32)).max()) if o.shape == r.shape else None
@@ -97,6 +155,7 @@ def main():
             same[label] = ("identical" if all(d == 0 for d in diffs) else
                            "shape differs" if any(d is None for d in diffs) else f"differs (max {max(diffs)})")
         times = {label: [] for label, _, _ in methods}
+        times.update({label: [] for label, _ in batch})
         for round_number in range(args.reps):
             print(f"{kind}: round {round_number + 1}/{args.reps}", file=sys.stderr)
             for label, read, _ in methods:
@@ -104,6 +163,14 @@ def main():
                 for n in names[kind]:
                     read(n)
                 times[label].append((time.perf_counter() - start) * 1000 / len(names[kind]))
+            for label, read_all in batch:
+                if read_all is None:
+                    times[label].append(vol_round(legacy_path, rule[kind], names[kind]))
+                    continue
+                start = time.perf_counter()
+                read_all(names[kind])
+                times[label].append((time.perf_counter() - start) * 1000 / len(names[kind]))
+        methods += [(label, None, True) for label, _ in batch]
         medians = {label: statistics.median(t) for label, t in times.items()}
         fastest_peer = min((medians[l] for l, _, ours in methods if not ours), default=None)
         for label, _, ours in methods:

@@ -12,7 +12,8 @@ child processes (HDF5_VOL_CONNECTOR is per process):
     through the filter from the repacked file (best of --repeat, chunk cache
     off so that every read decodes);
   - opening a file of --frames small legacy frames and asking each dataset
-    for its shape, with and without the connector (best of 5).
+    for its shape, with and without the connector (best of 5 in each child;
+    --pairs children of each kind, alternating; the median ratio).
 Prints one line per figure. Nothing is asserted: figures, not a test.
 """
 import argparse
@@ -93,6 +94,7 @@ def main():
     parser.add_argument("--repack", required=True, help="the h5imgrepack program")
     parser.add_argument("--frames", type=int, default=3000)
     parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--pairs", type=int, default=7, help="alternating opening runs with and without the connector")
     args = parser.parse_args()
     work = tempfile.mkdtemp(prefix="bench_vol.")
     try:
@@ -111,10 +113,19 @@ def main():
             print(f"read {name}: VOL {through_vol[name] * 1e3:.2f} ms, filter {through_filter[name] * 1e3:.2f} ms "
                   f"(VOL/filter {through_vol[name] / through_filter[name]:.2f}); stored bytes alone "
                   f"{bytes_only[name] * 1e3:.2f} ms")
-        open_vol = child(sys.executable, vol, "open", many, "5")["open"]
-        open_plain = child(sys.executable, base, "open", many, "5")["open"]
-        print(f"open {args.frames} frames + shape: VOL {open_vol * 1e3:.1f} ms, without {open_plain * 1e3:.1f} ms "
-              f"(ratio {open_vol / open_plain:.2f})")
+        # This VM's speed drifts by up to 2x between processes (a child is fast or slow
+        # throughout), so the two kinds of child alternate, and the ratio is the median
+        # of the pairs' ratios, each pair run back to back.
+        pairs = []
+        for _ in range(args.pairs):
+            open_vol = child(sys.executable, vol, "open", many, "5")["open"]
+            open_plain = child(sys.executable, base, "open", many, "5")["open"]
+            pairs.append((open_vol, open_plain))
+        ratios = sorted(v / p for v, p in pairs)
+        middle = sorted(pairs, key=lambda pair: pair[0] / pair[1])[len(pairs) // 2]
+        print(f"open {args.frames} frames + shape: VOL {middle[0] * 1e3:.1f} ms, without {middle[1] * 1e3:.1f} ms "
+              f"(median ratio of {len(pairs)} pairs {ratios[len(ratios) // 2]:.2f}; "
+              f"all: {', '.join(f'{r:.2f}' for r in ratios)})")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0
